@@ -1,0 +1,32 @@
+//! `gatehouse init`: write a commented `.gatehouse/config.toml`.
+
+use anyhow::{Context, bail};
+
+use crate::ExitStatus;
+use crate::config::{CONFIG_PATH, INIT_TEMPLATE};
+use crate::git::Repo;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Overwrite an existing .gatehouse/config.toml.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::open_from_env()?;
+    let Some(workdir) = repo.workdir() else {
+        bail!("a bare repository has no working tree to hold {CONFIG_PATH}");
+    };
+    let path = workdir.join(CONFIG_PATH);
+    if path.exists() && !args.force {
+        eprintln!("{CONFIG_PATH} already exists; leaving it as it is (use --force to overwrite)");
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, INIT_TEMPLATE).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {CONFIG_PATH}");
+    Ok(ExitStatus::Success)
+}

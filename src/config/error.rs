@@ -1,0 +1,96 @@
+//! Configuration errors that point at the offending file, line and column.
+
+use std::fmt;
+use std::ops::Range;
+
+/// An error in a configuration file, with enough of the source to show the offending line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file as the user knows it (repository-relative, or `<built-in>/NAME` for a default pack).
+    pub file: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+    location: Option<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Location {
+    line: usize,
+    column: usize,
+    width: usize,
+    text: String,
+}
+
+impl ConfigError {
+    /// An error at a byte span of `source`; without a span it names the file only.
+    pub fn new(file: &str, source: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        let location = span.map(|span| locate(source, span));
+        ConfigError { file: file.to_string(), message: message.into(), location }
+    }
+
+    /// 1-based line and column (in characters) of the error, when known.
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        self.location.as_ref().map(|l| (l.line, l.column))
+    }
+}
+
+fn locate(source: &str, span: Range<usize>) -> Location {
+    let start = floor_char_boundary(source, span.start.min(source.len()));
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+    let text = source[line_start..line_end].trim_end_matches('\r').to_string();
+    let line = source[..start].matches('\n').count() + 1;
+    let column = source[line_start..start].chars().count() + 1;
+    let end = floor_char_boundary(source, span.end.clamp(start, line_end));
+    let width = source[start..end].chars().count().max(1);
+    Location { line, column, width, text }
+}
+
+fn floor_char_boundary(s: &str, mut index: usize) -> usize {
+    while index > 0 && !s.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(loc) = &self.location else {
+            return write!(f, "{}: {}", self.file, self.message);
+        };
+        let gutter = loc.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        writeln!(f, "{}:{}:{}: {}", self.file, loc.line, loc.column, self.message)?;
+        writeln!(f, "{pad} |")?;
+        writeln!(f, "{} | {}", loc.line, loc.text)?;
+        let lead = " ".repeat(loc.column - 1);
+        write!(f, "{pad} | {lead}{}", "^".repeat(loc.width))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_at_line_and_character_column() {
+        let src = "a = 1\nlevel = \"blocker\"\n";
+        let start = src.find("\"blocker\"").unwrap();
+        let err = ConfigError::new("c.toml", src, Some(start..start + 9), "unknown level");
+        assert_eq!(err.line_column(), Some((2, 9)));
+        assert_eq!(
+            err.to_string(),
+            "c.toml:2:9: unknown level\n  |\n2 | level = \"blocker\"\n  |         ^^^^^^^^^"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let src = "é = \"x\"";
+        let start = src.find('"').unwrap();
+        let err = ConfigError::new("c.toml", src, Some(start..start + 1), "bad");
+        assert_eq!(err.line_column(), Some((1, 5)));
+    }
+}

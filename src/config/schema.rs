@@ -1,0 +1,93 @@
+//! The TOML shape of configuration files; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// What a finding does to a push or merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Not reported.
+    Off,
+    /// Reported; passes.
+    Warn,
+    /// Refused until an approval covers it.
+    Review,
+    /// Refused.
+    Block,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Warn => "warn",
+            Level::Review => "review",
+            Level::Block => "block",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which findings of the checked changes count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Only findings on lines the change added or modified.
+    ChangedLines,
+    /// Every finding in a changed file.
+    ChangedFiles,
+    /// Every finding in every file.
+    All,
+}
+
+/// `.gatehouse/config.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfigFile {
+    pub scope: Option<Scope>,
+    pub max_file_size: Option<u64>,
+    #[serde(default)]
+    pub rules: BTreeMap<Spanned<String>, RawRule>,
+    #[serde(default)]
+    pub sensitive: Vec<Spanned<RawSensitive>>,
+}
+
+/// A rule pack: built-in `rules/*.toml` or `.gatehouse/rules/*.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PackFile {
+    #[serde(default)]
+    pub rules: BTreeMap<Spanned<String>, RawRule>,
+    #[serde(default)]
+    pub sensitive: Vec<Spanned<RawSensitive>>,
+}
+
+/// `[rules.ID]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub level: Option<Level>,
+    pub paths: Option<Vec<Spanned<String>>>,
+    pub exclude: Option<Vec<Spanned<String>>>,
+    pub options: Option<Spanned<toml::Table>>,
+}
+
+/// `[[sensitive]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSensitive {
+    pub name: String,
+    pub paths: Option<Vec<Spanned<String>>>,
+    pub level: Option<Level>,
+    pub owners: Option<Vec<String>>,
+    pub reason: Option<String>,
+}

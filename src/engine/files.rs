@@ -1,0 +1,192 @@
+//! Which files a check looks at, where their content comes from, and which of their lines
+//! changed: the working tree, the index (`--staged`) or a commit (`--range A..B`).
+
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+
+use crate::config::Scope;
+use crate::git::{self, Change, IndexFile, LineSet, Repo};
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Files of the working tree: all tracked files, or those under these paths.
+    Worktree { paths: Vec<PathBuf> },
+    /// The staged changes.
+    Staged,
+    /// The changes of `A..B`, evaluated at B.
+    Range { spec: String },
+}
+
+/// One file to check.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub path: String,
+    pub source: Source,
+    /// The lines whose findings count; `None` means all of them.
+    pub lines: Option<LineSet>,
+}
+
+/// Where a file's content comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Blob(Oid),
+    /// A working-tree file; the index entry lets an unchanged file reuse the index's blob id.
+    Disk { file: PathBuf, index: Option<IndexFile> },
+}
+
+/// The files to check and the changed paths (for path rules).
+pub struct Selection {
+    pub jobs: Vec<Job>,
+    pub changes: Vec<Change>,
+}
+
+/// Lists the jobs and changes of `target` under `scope`.
+pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selection> {
+    let lines = scope == Scope::ChangedLines;
+    match target {
+        Target::Range { spec } => {
+            let range = repo.resolve_range(spec)?;
+            let base = repo.commit_tree(range.base)?;
+            let tip = repo.commit_tree(range.tip)?;
+            let changes = repo.diff_trees(Some(base), tip, lines)?;
+            let jobs = if scope == Scope::All {
+                repo.tree_files(tip)?.into_iter().filter(|f| is_file_mode(f.mode)).map(blob_job).collect()
+            } else {
+                changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
+            };
+            Ok(Selection { jobs, changes })
+        }
+        Target::Staged => {
+            let head = repo.head_tree()?;
+            let changes = repo.diff_head_to_index(head, lines)?;
+            let jobs = if scope == Scope::All {
+                let (files, _) = repo.index_files()?;
+                files.into_iter().filter(|f| is_file_mode(f.mode) && !f.conflicted).map(|f| Job {
+                    path: f.path,
+                    source: Source::Blob(f.id),
+                    lines: None,
+                }).collect()
+            } else {
+                changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
+            };
+            Ok(Selection { jobs, changes })
+        }
+        Target::Worktree { paths } => select_worktree(repo, paths, scope),
+    }
+}
+
+fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<Selection> {
+    let workdir = repo.workdir().ok_or_else(|| {
+        git::GitError::Unsupported("a bare repository has no working tree: use `gatehouse check --range A..B`".into())
+    })?;
+    let filter = PathFilter::new(workdir, paths)?;
+    let head = repo.head_tree()?;
+    let (index, stamp) = repo.index_files()?;
+    let disk = |f: &IndexFile| Source::Disk { file: disk_path(workdir, &f.raw_path), index: Some(f.clone()) };
+    let mut index = index;
+    if let Some(stamp) = stamp {
+        // A file modified in the same second as the index was written may still match its stat
+        // data ("racy git"); treat such entries as unknown so their content is hashed.
+        for f in &mut index {
+            if racy(f, stamp) {
+                f.mtime = (0, 0);
+            }
+        }
+    }
+    let (jobs, changes) = if scope == Scope::All {
+        let mut changes = repo.diff_head_to_workdir(head, false)?;
+        changes.retain(|c| filter.matches(&c.path));
+        let mut jobs: Vec<Job> = index
+            .iter()
+            .filter(|f| is_file_mode(f.mode) && filter.matches(&f.path))
+            .map(|f| Job { path: f.path.clone(), source: disk(f), lines: None })
+            .collect();
+        jobs.extend(filter.untracked(&index).into_iter().map(|(path, file)| Job {
+            path,
+            source: Source::Disk { file, index: None },
+            lines: None,
+        }));
+        (jobs, changes)
+    } else {
+        let mut changes = repo.diff_head_to_workdir(head, scope == Scope::ChangedLines)?;
+        changes.retain(|c| filter.matches(&c.path));
+        let by_path = |path: &str| index.iter().find(|f| f.path == path);
+        let jobs = changed_jobs(&changes, scope == Scope::ChangedLines, |c| {
+            Some(Source::Disk { file: workdir.join(&c.path), index: by_path(&c.path).cloned() })
+        });
+        (jobs, changes)
+    };
+    let jobs = jobs.into_iter().filter(|j| !matches!(&j.source, Source::Disk { file, .. } if !file.is_file())).collect();
+    Ok(Selection { jobs, changes })
+}
+
+fn racy(file: &IndexFile, stamp: std::time::SystemTime) -> bool {
+    let Ok(since) = stamp.duration_since(std::time::UNIX_EPOCH) else { return true };
+    i64::from(file.mtime.0) >= i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn changed_jobs(changes: &[Change], lines: bool, source: impl Fn(&Change) -> Option<Source>) -> Vec<Job> {
+    changes
+        .iter()
+        .filter(|c| c.status != git::ChangeStatus::Deleted && is_file_mode(c.new_mode))
+        .filter_map(|c| {
+            Some(Job { path: c.path.clone(), source: source(c)?, lines: lines.then(|| c.added.clone()) })
+        })
+        .collect()
+}
+
+fn blob_job(f: git::TreeFile) -> Job {
+    Job { path: f.path, source: Source::Blob(f.id), lines: None }
+}
+
+/// Regular files (executable or not); not symlinks or submodules.
+fn is_file_mode(mode: u32) -> bool {
+    mode & 0o170000 == 0o100000
+}
+
+fn disk_path(workdir: &Path, raw: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    workdir.join(std::ffi::OsStr::from_bytes(raw))
+}
+
+/// The PATHS arguments, as repository-relative prefixes.
+struct PathFilter {
+    workdir: PathBuf,
+    prefixes: Vec<String>,
+}
+
+impl PathFilter {
+    fn new(workdir: &Path, paths: &[PathBuf]) -> git::Result<PathFilter> {
+        let workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
+        let mut prefixes = Vec::new();
+        for path in paths {
+            let absolute = path.canonicalize().map_err(|e| {
+                git::GitError::Unsupported(format!("cannot check `{}`: {e}", path.display()))
+            })?;
+            let relative = absolute.strip_prefix(&workdir).map_err(|_| {
+                git::GitError::Unsupported(format!("`{}` is outside the repository", path.display()))
+            })?;
+            prefixes.push(relative.to_string_lossy().into_owned());
+        }
+        Ok(PathFilter { workdir, prefixes })
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        self.prefixes.is_empty()
+            || self.prefixes.iter().any(|p| {
+                p.is_empty() || path == p || (path.starts_with(p.as_str()) && path.as_bytes().get(p.len()) == Some(&b'/'))
+            })
+    }
+
+    /// Files named explicitly that git does not track: a user naming a file wants it checked.
+    fn untracked(&self, index: &[IndexFile]) -> Vec<(String, PathBuf)> {
+        self.prefixes
+            .iter()
+            .filter(|p| !p.is_empty() && !index.iter().any(|f| &f.path == *p))
+            .map(|p| (p.clone(), self.workdir.join(p)))
+            .filter(|(_, file)| file.is_file())
+            .collect()
+    }
+}
