@@ -1,0 +1,6 @@
+//! Integration tests: the real `gatehouse` binary on real git repositories in temp dirs.
+
+mod check;
+mod common;
+mod config;
+mod sensitive;
