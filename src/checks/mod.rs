@@ -4,7 +4,10 @@
 //! or the filesystem. The engine around it reads files, parallelises, caches by blob id, scopes
 //! findings to changed lines and applies levels.
 
+mod project;
 pub mod sensitive_path;
+
+pub use project::{NoProject, ProjectFiles};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +27,8 @@ pub struct RuleMeta {
     pub codes: &'static [(&'static str, &'static str)],
     /// Bumped whenever the rule's results can change, so cached results are not reused.
     pub version: u32,
+    /// Whether the rule reads other files of the revision through [`ProjectFiles`].
+    pub uses_project: bool,
     /// The check module's source; its leading `//!` lines are what `gatehouse rules explain` prints.
     pub module_source: &'static str,
 }
@@ -71,7 +76,9 @@ pub fn find(id: &str) -> Option<&'static dyn Check> {
 pub fn module_doc(source: &str) -> String {
     let mut doc = String::new();
     for line in source.lines() {
-        let Some(rest) = line.strip_prefix("//!") else { break };
+        let Some(rest) = line.strip_prefix("//!") else {
+            break;
+        };
         doc.push_str(rest.strip_prefix(' ').unwrap_or(rest));
         doc.push('\n');
     }
@@ -80,7 +87,8 @@ pub fn module_doc(source: &str) -> String {
 
 /// Options parsed with `deny_unknown_fields`, with the error as a plain message.
 pub fn parse_options<T: serde::de::DeserializeOwned>(options: &toml::Table) -> Result<T, String> {
-    T::deserialize(toml::Value::Table(options.clone())).map_err(|e| format!("invalid options: {}", e.message()))
+    T::deserialize(toml::Value::Table(options.clone()))
+        .map_err(|e| format!("invalid options: {}", e.message()))
 }
 
 /// A reported finding: a diagnostic with its rule, level and path.

@@ -66,7 +66,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let target = match (&args.range, args.staged) {
         (Some(spec), _) => Target::Range { spec: spec.clone() },
         (None, true) => Target::Staged,
-        (None, false) => Target::Worktree { paths: args.paths.clone() },
+        (None, false) => Target::Worktree {
+            paths: args.paths.clone(),
+        },
     };
     let default_scope = match target {
         Target::Worktree { .. } => Scope::All,
@@ -97,15 +99,31 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
 
 fn print(repo: &Repo, request: &Request, report: &Report, format: Format) -> anyhow::Result<()> {
     let text = match format {
-        Format::Json => output::json(&report.findings, report.stats.files_checked, report.elapsed_ms) + "\n",
+        Format::Json => {
+            output::json(
+                &report.findings,
+                report.stats.files_checked,
+                report.elapsed_ms,
+            ) + "\n"
+        }
         Format::Sarif => output::sarif(&report.findings) + "\n",
         Format::Human => {
-            let mut sources = RepoSources { repo, target: &request.target };
-            Human::for_stdout(super::env::no_color()).render(&report.findings, &report.stats, &mut sources)
+            let mut sources = RepoSources {
+                repo,
+                target: &request.target,
+            };
+            Human::for_stdout(super::env::no_color()).render(
+                &report.findings,
+                &report.stats,
+                &mut sources,
+            )
         }
     };
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
     }

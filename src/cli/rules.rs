@@ -64,24 +64,59 @@ fn list(format: ListFormat) -> anyhow::Result<ExitStatus> {
             let meta = c.meta();
             RuleRow {
                 id: meta.id,
-                level: settings.rules.get(meta.id).map_or(meta.default_level, |r| r.level),
-                languages: meta.languages.iter().map(|l| if *l == crate::lang::Language::Python { "python" } else { "rust" }).collect(),
+                level: settings
+                    .rules
+                    .get(meta.id)
+                    .map_or(meta.default_level, |r| r.level),
+                languages: meta
+                    .languages
+                    .iter()
+                    .map(|l| {
+                        if *l == crate::lang::Language::Python {
+                            "python"
+                        } else {
+                            "rust"
+                        }
+                    })
+                    .collect(),
                 summary: meta.summary,
                 codes: meta.codes.iter().map(|(code, _)| *code).collect(),
             }
         })
         .collect();
     match format {
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "rules": rows }))?),
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "rules": rows }))?
+        ),
         ListFormat::Human => {
             for row in &rows {
-                let langs = if row.languages.is_empty() { "all files".to_string() } else { row.languages.join(", ") };
-                println!("{:<18} {:<7} {:<16} {}", row.id, row.level.as_str(), langs, row.summary);
+                let langs = if row.languages.is_empty() {
+                    "all files".to_string()
+                } else {
+                    row.languages.join(", ")
+                };
+                println!(
+                    "{:<18} {:<7} {:<16} {}",
+                    row.id,
+                    row.level.as_str(),
+                    langs,
+                    row.summary
+                );
             }
-            if settings.rules.get(checks::sensitive_path::ID).is_some_and(|r| r.level != Level::Off) {
+            if settings
+                .rules
+                .get(checks::sensitive_path::ID)
+                .is_some_and(|r| r.level != Level::Off)
+            {
                 println!("\nsensitive paths:");
                 for s in &settings.sensitive {
-                    println!("  {:<22} {:<7} {}", s.name, s.level.as_str(), s.paths.join(" "));
+                    println!(
+                        "  {:<22} {:<7} {}",
+                        s.name,
+                        s.level.as_str(),
+                        s.paths.join(" ")
+                    );
                 }
             }
         }

@@ -23,9 +23,18 @@ struct Location {
 
 impl ConfigError {
     /// An error at a byte span of `source`; without a span it names the file only.
-    pub fn new(file: &str, source: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        source: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         let location = span.map(|span| locate(source, span));
-        ConfigError { file: file.to_string(), message: message.into(), location }
+        ConfigError {
+            file: file.to_string(),
+            message: message.into(),
+            location,
+        }
     }
 
     /// 1-based line and column (in characters) of the error, when known.
@@ -37,13 +46,22 @@ impl ConfigError {
 fn locate(source: &str, span: Range<usize>) -> Location {
     let start = floor_char_boundary(source, span.start.min(source.len()));
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
-    let text = source[line_start..line_end].trim_end_matches('\r').to_string();
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
+    let text = source[line_start..line_end]
+        .trim_end_matches('\r')
+        .to_string();
     let line = source[..start].matches('\n').count() + 1;
     let column = source[line_start..start].chars().count() + 1;
     let end = floor_char_boundary(source, span.end.clamp(start, line_end));
     let width = source[start..end].chars().count().max(1);
-    Location { line, column, width, text }
+    Location {
+        line,
+        column,
+        width,
+        text,
+    }
 }
 
 fn floor_char_boundary(s: &str, mut index: usize) -> usize {
@@ -60,7 +78,11 @@ impl fmt::Display for ConfigError {
         };
         let gutter = loc.line.to_string().len();
         let pad = " ".repeat(gutter);
-        writeln!(f, "{}:{}:{}: {}", self.file, loc.line, loc.column, self.message)?;
+        writeln!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, loc.line, loc.column, self.message
+        )?;
         writeln!(f, "{pad} |")?;
         writeln!(f, "{} | {}", loc.line, loc.text)?;
         let lead = " ".repeat(loc.column - 1);

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 pub use error::ConfigError;
 pub use repo::{LoadError, load_for};
-pub use schema::{Level, Scope};
 use schema::{ConfigFile, PackFile, RawRule, RawSensitive};
+pub use schema::{Level, Scope};
 use toml::Spanned;
 
 use crate::checks;
@@ -25,8 +25,14 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
 
 /// The rule packs compiled into the binary, lowest precedence first.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    ("<built-in>/rules/checks.toml", include_str!("../../rules/checks.toml")),
-    ("<built-in>/rules/sensitive.toml", include_str!("../../rules/sensitive.toml")),
+    (
+        "<built-in>/rules/checks.toml",
+        include_str!("../../rules/checks.toml"),
+    ),
+    (
+        "<built-in>/rules/sensitive.toml",
+        include_str!("../../rules/sensitive.toml"),
+    ),
 ];
 
 /// The commented `config.toml` that `gatehouse init` writes.
@@ -141,14 +147,26 @@ impl Layers {
         Ok(())
     }
 
-    fn add_config(&mut self, file: &str, text: &str, config: ConfigFile) -> Result<(), ConfigError> {
+    fn add_config(
+        &mut self,
+        file: &str,
+        text: &str,
+        config: ConfigFile,
+    ) -> Result<(), ConfigError> {
         if let Some(scope) = config.scope {
             self.scope = Some(scope);
         }
         if let Some(size) = config.max_file_size {
             self.max_file_size = Some(size);
         }
-        self.add_pack(file, text, PackFile { rules: config.rules, sensitive: config.sensitive })
+        self.add_pack(
+            file,
+            text,
+            PackFile {
+                rules: config.rules,
+                sensitive: config.sensitive,
+            },
+        )
     }
 
     fn add_rule(
@@ -160,7 +178,11 @@ impl Layers {
     ) -> Result<(), ConfigError> {
         let Some(check) = checks::find(id.get_ref()) else {
             let known: Vec<&str> = checks::all().iter().map(|c| c.meta().id).collect();
-            let message = format!("unknown rule `{}`, expected one of: {}", id.get_ref(), known.join(", "));
+            let message = format!(
+                "unknown rule `{}`, expected one of: {}",
+                id.get_ref(),
+                known.join(", ")
+            );
             return Err(ConfigError::new(file, text, Some(id.span()), message));
         };
         let entry = self.rules.entry(check.meta().id).or_default();
@@ -184,14 +206,21 @@ impl Layers {
         Ok(())
     }
 
-    fn add_sensitive(&mut self, file: &str, text: &str, raw: Spanned<RawSensitive>) -> Result<(), ConfigError> {
+    fn add_sensitive(
+        &mut self,
+        file: &str,
+        text: &str,
+        raw: Spanned<RawSensitive>,
+    ) -> Result<(), ConfigError> {
         let span = raw.span();
         let raw = raw.into_inner();
         let patterns = match &raw.paths {
             Some(paths) => Some(compile(file, text, paths)?),
             None => None,
         };
-        let paths = raw.paths.map(|p| p.into_iter().map(Spanned::into_inner).collect());
+        let paths = raw
+            .paths
+            .map(|p| p.into_iter().map(Spanned::into_inner).collect());
         let owners = raw.owners.unwrap_or_default();
         if let Some(existing) = self.sensitive.iter_mut().find(|s| s.name == raw.name) {
             if patterns.is_some() {
@@ -231,7 +260,9 @@ impl Layers {
             };
             rules.insert(meta.id, settings);
         }
-        let sensitive_default = rules.get(checks::sensitive_path::ID).map_or(Level::Review, |r| r.level);
+        let sensitive_default = rules
+            .get(checks::sensitive_path::ID)
+            .map_or(Level::Review, |r| r.level);
         let mut sensitive = Vec::new();
         for s in self.sensitive {
             let (Some(patterns), Some(paths)) = (s.patterns, s.paths) else {
@@ -257,14 +288,29 @@ impl Layers {
     }
 }
 
-fn compile(file: &str, text: &str, patterns: &[Spanned<String>]) -> Result<PatternSet, ConfigError> {
+fn compile(
+    file: &str,
+    text: &str,
+    patterns: &[Spanned<String>],
+) -> Result<PatternSet, ConfigError> {
     for pattern in patterns {
         PatternSet::new([pattern.get_ref()]).map_err(|e| {
-            ConfigError::new(file, text, Some(pattern.span()), format!("invalid path pattern: {}", e.message))
+            ConfigError::new(
+                file,
+                text,
+                Some(pattern.span()),
+                format!("invalid path pattern: {}", e.message),
+            )
         })?;
     }
-    PatternSet::new(patterns.iter().map(Spanned::get_ref))
-        .map_err(|e| ConfigError::new(file, text, None, format!("invalid path pattern: {}", e.message)))
+    PatternSet::new(patterns.iter().map(Spanned::get_ref)).map_err(|e| {
+        ConfigError::new(
+            file,
+            text,
+            None,
+            format!("invalid path pattern: {}", e.message),
+        )
+    })
 }
 
 #[cfg(test)]

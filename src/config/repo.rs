@@ -13,7 +13,10 @@ pub enum LoadError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Loads the settings of `repo`.
@@ -32,7 +35,10 @@ fn from_workdir(workdir: &std::path::Path) -> Result<Texts, LoadError> {
         match std::fs::read(workdir.join(rel)) {
             Ok(bytes) => Ok(Some(text(rel, &bytes)?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(LoadError::Io { path: rel.to_string(), source }),
+            Err(source) => Err(LoadError::Io {
+                path: rel.to_string(),
+                source,
+            }),
         }
     };
     let mut names: Vec<String> = match std::fs::read_dir(workdir.join(RULES_DIR)) {
@@ -52,16 +58,25 @@ fn from_workdir(workdir: &std::path::Path) -> Result<Texts, LoadError> {
 }
 
 fn from_head(repo: &Repo) -> Result<Texts, LoadError> {
-    let Some(tree) = repo.head_tree()? else { return Ok((Vec::new(), None)) };
+    let Some(tree) = repo.head_tree()? else {
+        return Ok((Vec::new(), None));
+    };
     let files = repo.tree_files(tree)?;
     let mut packs = Vec::new();
     let mut config = None;
     for file in files {
-        let in_rules = file.path.strip_prefix(RULES_DIR).and_then(|r| r.strip_prefix('/'));
+        let in_rules = file
+            .path
+            .strip_prefix(RULES_DIR)
+            .and_then(|r| r.strip_prefix('/'));
         let is_pack = in_rules.is_some_and(|name| !name.contains('/') && name.ends_with(".toml"));
         if is_pack || file.path == CONFIG_PATH {
             let loaded = text(&file.path, &repo.read_blob(file.id)?)?;
-            if is_pack { packs.push(loaded) } else { config = Some(loaded) }
+            if is_pack {
+                packs.push(loaded)
+            } else {
+                config = Some(loaded)
+            }
         }
     }
     Ok((packs, config))
@@ -69,7 +84,15 @@ fn from_head(repo: &Repo) -> Result<Texts, LoadError> {
 
 fn text(file: &str, bytes: &[u8]) -> Result<ConfigText, ConfigError> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(ConfigText { file: file.to_string(), text: text.to_string() }),
-        Err(e) => Err(ConfigError::new(file, "", None, format!("not valid UTF-8 (at byte {})", e.valid_up_to()))),
+        Ok(text) => Ok(ConfigText {
+            file: file.to_string(),
+            text: text.to_string(),
+        }),
+        Err(e) => Err(ConfigError::new(
+            file,
+            "",
+            None,
+            format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )),
     }
 }

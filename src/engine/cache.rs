@@ -11,16 +11,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
+use super::project::Dependencies;
 use crate::checks::Diagnostic;
 use crate::git::hash_blob;
 
 /// The diagnostics of one file, by rule id, after inline suppressions.
-pub type Entry = Vec<(String, Diagnostic)>;
+pub type Diagnostics = Vec<(String, Diagnostic)>;
+
+/// A cached result: the diagnostics and what they depend on beyond the file itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub diagnostics: Diagnostics,
+    #[serde(default)]
+    pub deps: Dependencies,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
     key: String,
-    diagnostics: Entry,
+    entry: Entry,
 }
 
 /// A cache directory for one settings fingerprint; `None` disables caching.
@@ -41,7 +50,10 @@ impl Cache {
 
     /// A disabled cache.
     pub fn disabled() -> Cache {
-        Cache { dir: None, fingerprint: String::new() }
+        Cache {
+            dir: None,
+            fingerprint: String::new(),
+        }
     }
 
     fn key(&self, path: &str, blob: Oid) -> String {
@@ -62,15 +74,22 @@ impl Cache {
         let key = self.key(path, blob);
         let bytes = fs::read(self.entry_path(&key)?).ok()?;
         let stored: Stored = serde_json::from_slice(&bytes).ok()?;
-        (stored.key == key).then_some(stored.diagnostics)
+        (stored.key == key).then_some(stored.entry)
     }
 
     /// Stores the diagnostics of `path` at `blob`. Failures only cost a future re-check.
-    pub fn put(&self, path: &str, blob: Oid, diagnostics: &Entry) {
+    pub fn put(&self, path: &str, blob: Oid, entry: &Entry) {
         let key = self.key(path, blob);
-        let Some(target) = self.entry_path(&key) else { return };
-        let stored = Stored { key, diagnostics: diagnostics.clone() };
-        let Ok(bytes) = serde_json::to_vec(&stored) else { return };
+        let Some(target) = self.entry_path(&key) else {
+            return;
+        };
+        let stored = Stored {
+            key,
+            entry: entry.clone(),
+        };
+        let Ok(bytes) = serde_json::to_vec(&stored) else {
+            return;
+        };
         let _ = write_atomically(&target, &bytes);
     }
 }
@@ -80,7 +99,9 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let result = fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|()| fs::rename(&tmp, target));
+    let result = fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| fs::rename(&tmp, target));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -109,7 +130,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(Some(dir.path()), "fp1");
         let blob = hash_blob(b"x = 1\n");
-        let entry = vec![("rule".to_string(), diag())];
+        let entry = Entry {
+            diagnostics: vec![("rule".to_string(), diag())],
+            deps: Dependencies::default(),
+        };
         assert_eq!(cache.get("a.py", blob), None);
         cache.put("a.py", blob, &entry);
         assert_eq!(cache.get("a.py", blob), Some(entry.clone()));
@@ -122,7 +146,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(Some(dir.path()), "fp");
         let blob = hash_blob(b"y = 2\n");
-        let entry = vec![("rule".to_string(), diag())];
+        let entry = Entry {
+            diagnostics: vec![("rule".to_string(), diag())],
+            deps: Dependencies::default(),
+        };
         cache.put("a.py", blob, &entry);
         let path = cache.entry_path(&cache.key("a.py", blob)).unwrap();
         fs::write(&path, b"{not json").unwrap();
@@ -135,7 +162,10 @@ mod tests {
     fn concurrent_writers_never_expose_a_torn_entry() {
         let dir = tempfile::tempdir().unwrap();
         let blob = hash_blob(b"z = 3\n");
-        let entry: Entry = (0..200).map(|_| ("rule".to_string(), diag())).collect();
+        let entry = Entry {
+            diagnostics: (0..200).map(|_| ("rule".to_string(), diag())).collect(),
+            deps: Dependencies::default(),
+        };
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {

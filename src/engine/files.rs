@@ -33,13 +33,26 @@ pub struct Job {
 pub enum Source {
     Blob(Oid),
     /// A working-tree file; the index entry lets an unchanged file reuse the index's blob id.
-    Disk { file: PathBuf, index: Option<IndexFile> },
+    Disk {
+        file: PathBuf,
+        index: Option<IndexFile>,
+    },
 }
 
 /// The files to check and the changed paths (for path rules).
 pub struct Selection {
     pub jobs: Vec<Job>,
     pub changes: Vec<Change>,
+    /// The revision the files are read from, as a whole.
+    pub revision: RevisionKind,
+}
+
+/// Which revision a selection reads.
+#[derive(Debug, Clone, Copy)]
+pub enum RevisionKind {
+    Tree(Oid),
+    Index,
+    Worktree,
 }
 
 /// Lists the jobs and changes of `target` under `scope`.
@@ -52,26 +65,42 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
             let tip = repo.commit_tree(range.tip)?;
             let changes = repo.diff_trees(Some(base), tip, lines)?;
             let jobs = if scope == Scope::All {
-                repo.tree_files(tip)?.into_iter().filter(|f| is_file_mode(f.mode)).map(blob_job).collect()
+                repo.tree_files(tip)?
+                    .into_iter()
+                    .filter(|f| is_file_mode(f.mode))
+                    .map(blob_job)
+                    .collect()
             } else {
                 changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
             };
-            Ok(Selection { jobs, changes })
+            Ok(Selection {
+                jobs,
+                changes,
+                revision: RevisionKind::Tree(tip),
+            })
         }
         Target::Staged => {
             let head = repo.head_tree()?;
             let changes = repo.diff_head_to_index(head, lines)?;
             let jobs = if scope == Scope::All {
                 let (files, _) = repo.index_files()?;
-                files.into_iter().filter(|f| is_file_mode(f.mode) && !f.conflicted).map(|f| Job {
-                    path: f.path,
-                    source: Source::Blob(f.id),
-                    lines: None,
-                }).collect()
+                files
+                    .into_iter()
+                    .filter(|f| is_file_mode(f.mode) && !f.conflicted)
+                    .map(|f| Job {
+                        path: f.path,
+                        source: Source::Blob(f.id),
+                        lines: None,
+                    })
+                    .collect()
             } else {
                 changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
             };
-            Ok(Selection { jobs, changes })
+            Ok(Selection {
+                jobs,
+                changes,
+                revision: RevisionKind::Index,
+            })
         }
         Target::Worktree { paths } => select_worktree(repo, paths, scope),
     }
@@ -79,12 +108,17 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
 
 fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<Selection> {
     let workdir = repo.workdir().ok_or_else(|| {
-        git::GitError::Unsupported("a bare repository has no working tree: use `gatehouse check --range A..B`".into())
+        git::GitError::Unsupported(
+            "a bare repository has no working tree: use `gatehouse check --range A..B`".into(),
+        )
     })?;
     let filter = PathFilter::new(workdir, paths)?;
     let head = repo.head_tree()?;
     let (index, stamp) = repo.index_files()?;
-    let disk = |f: &IndexFile| Source::Disk { file: disk_path(workdir, &f.raw_path), index: Some(f.clone()) };
+    let disk = |f: &IndexFile| Source::Disk {
+        file: disk_path(workdir, &f.raw_path),
+        index: Some(f.clone()),
+    };
     let mut index = index;
     if let Some(stamp) = stamp {
         // A file modified in the same second as the index was written may still match its stat
@@ -101,44 +135,77 @@ fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<
         let mut jobs: Vec<Job> = index
             .iter()
             .filter(|f| is_file_mode(f.mode) && filter.matches(&f.path))
-            .map(|f| Job { path: f.path.clone(), source: disk(f), lines: None })
+            .map(|f| Job {
+                path: f.path.clone(),
+                source: disk(f),
+                lines: None,
+            })
             .collect();
-        jobs.extend(filter.untracked(&index).into_iter().map(|(path, file)| Job {
-            path,
-            source: Source::Disk { file, index: None },
-            lines: None,
-        }));
+        jobs.extend(
+            filter
+                .untracked(&index)
+                .into_iter()
+                .map(|(path, file)| Job {
+                    path,
+                    source: Source::Disk { file, index: None },
+                    lines: None,
+                }),
+        );
         (jobs, changes)
     } else {
         let mut changes = repo.diff_head_to_workdir(head, scope == Scope::ChangedLines)?;
         changes.retain(|c| filter.matches(&c.path));
         let by_path = |path: &str| index.iter().find(|f| f.path == path);
         let jobs = changed_jobs(&changes, scope == Scope::ChangedLines, |c| {
-            Some(Source::Disk { file: workdir.join(&c.path), index: by_path(&c.path).cloned() })
+            Some(Source::Disk {
+                file: workdir.join(&c.path),
+                index: by_path(&c.path).cloned(),
+            })
         });
         (jobs, changes)
     };
-    let jobs = jobs.into_iter().filter(|j| !matches!(&j.source, Source::Disk { file, .. } if !file.is_file())).collect();
-    Ok(Selection { jobs, changes })
+    let jobs = jobs
+        .into_iter()
+        .filter(|j| !matches!(&j.source, Source::Disk { file, .. } if !file.is_file()))
+        .collect();
+    Ok(Selection {
+        jobs,
+        changes,
+        revision: RevisionKind::Worktree,
+    })
 }
 
 fn racy(file: &IndexFile, stamp: std::time::SystemTime) -> bool {
-    let Ok(since) = stamp.duration_since(std::time::UNIX_EPOCH) else { return true };
+    let Ok(since) = stamp.duration_since(std::time::UNIX_EPOCH) else {
+        return true;
+    };
     i64::from(file.mtime.0) >= i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }
 
-fn changed_jobs(changes: &[Change], lines: bool, source: impl Fn(&Change) -> Option<Source>) -> Vec<Job> {
+fn changed_jobs(
+    changes: &[Change],
+    lines: bool,
+    source: impl Fn(&Change) -> Option<Source>,
+) -> Vec<Job> {
     changes
         .iter()
         .filter(|c| c.status != git::ChangeStatus::Deleted && is_file_mode(c.new_mode))
         .filter_map(|c| {
-            Some(Job { path: c.path.clone(), source: source(c)?, lines: lines.then(|| c.added.clone()) })
+            Some(Job {
+                path: c.path.clone(),
+                source: source(c)?,
+                lines: lines.then(|| c.added.clone()),
+            })
         })
         .collect()
 }
 
 fn blob_job(f: git::TreeFile) -> Job {
-    Job { path: f.path, source: Source::Blob(f.id), lines: None }
+    Job {
+        path: f.path,
+        source: Source::Blob(f.id),
+        lines: None,
+    }
 }
 
 /// Regular files (executable or not); not symlinks or submodules.
@@ -159,14 +226,19 @@ struct PathFilter {
 
 impl PathFilter {
     fn new(workdir: &Path, paths: &[PathBuf]) -> git::Result<PathFilter> {
-        let workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
+        let workdir = workdir
+            .canonicalize()
+            .unwrap_or_else(|_| workdir.to_path_buf());
         let mut prefixes = Vec::new();
         for path in paths {
             let absolute = path.canonicalize().map_err(|e| {
                 git::GitError::Unsupported(format!("cannot check `{}`: {e}", path.display()))
             })?;
             let relative = absolute.strip_prefix(&workdir).map_err(|_| {
-                git::GitError::Unsupported(format!("`{}` is outside the repository", path.display()))
+                git::GitError::Unsupported(format!(
+                    "`{}` is outside the repository",
+                    path.display()
+                ))
             })?;
             prefixes.push(relative.to_string_lossy().into_owned());
         }
@@ -176,7 +248,9 @@ impl PathFilter {
     fn matches(&self, path: &str) -> bool {
         self.prefixes.is_empty()
             || self.prefixes.iter().any(|p| {
-                p.is_empty() || path == p || (path.starts_with(p.as_str()) && path.as_bytes().get(p.len()) == Some(&b'/'))
+                p.is_empty()
+                    || path == p
+                    || (path.starts_with(p.as_str()) && path.as_bytes().get(p.len()) == Some(&b'/'))
             })
     }
 

@@ -4,6 +4,7 @@
 
 mod cache;
 mod files;
+mod project;
 mod suppress;
 
 use std::os::unix::fs::MetadataExt;
@@ -13,9 +14,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 pub use cache::Cache;
+use files::RevisionKind;
 pub use files::{Job, Source, Target};
+use project::{Revision, Tracker};
 
-use crate::checks::{self, Diagnostic, FileRule, Finding, sensitive_path};
+use crate::checks::{self, Diagnostic, FileRule, Finding, NoProject, ProjectFiles, sensitive_path};
 use crate::config::{ConfigError, Level, Scope, Settings};
 use crate::git::{self, Repo, hash_blob};
 use crate::lang::{self, Language, ParsedFile};
@@ -63,6 +66,7 @@ pub enum EngineError {
 
 struct Configured<'s> {
     id: &'static str,
+    uses_project: bool,
     level: Level,
     languages: &'static [Language],
     settings: &'s crate::config::RuleSettings,
@@ -84,30 +88,59 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
     } else {
         Cache::disabled()
     };
+    let revision = if rules.iter().any(|r| r.uses_project) {
+        Some(match selection.revision {
+            RevisionKind::Tree(tree) => Revision::tree(repo, tree)?,
+            RevisionKind::Index => Revision::index(repo)?,
+            RevisionKind::Worktree => Revision::worktree(repo)?,
+        })
+    } else {
+        None
+    };
     let counters = Counters::default();
-    let ctx = Ctx { rules: &rules, cache: &cache, max_size: settings.max_file_size, counters: &counters };
+    let ctx = Ctx {
+        rules: &rules,
+        cache: &cache,
+        max_size: settings.max_file_size,
+        counters: &counters,
+        revision: revision.as_ref(),
+    };
     let mut findings = run_file_checks(repo, &ctx, &selection.jobs);
     if selected(sensitive_path::ID) {
         findings.extend(sensitive_findings(settings, &selection.changes));
     }
-    findings.retain(|f| f.level != Level::Off && request.level_at_least.is_none_or(|min| f.level >= min));
-    findings.sort_by(|a, b| (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule)));
+    findings.retain(|f| {
+        f.level != Level::Off && request.level_at_least.is_none_or(|min| f.level >= min)
+    });
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+    });
     let stats = Stats {
-        files_checked: selection.jobs.len() - counters.skipped_binary.load(Ordering::Relaxed)
+        files_checked: selection.jobs.len()
+            - counters.skipped_binary.load(Ordering::Relaxed)
             - counters.skipped_large.load(Ordering::Relaxed),
         parsed: counters.parsed.load(Ordering::Relaxed),
         cached: counters.cached.load(Ordering::Relaxed),
         skipped_binary: counters.skipped_binary.load(Ordering::Relaxed),
         skipped_large: counters.skipped_large.load(Ordering::Relaxed),
     };
-    Ok(Report { findings, stats, elapsed_ms: started.elapsed().as_millis() })
+    Ok(Report {
+        findings,
+        stats,
+        elapsed_ms: started.elapsed().as_millis(),
+    })
 }
 
-fn configure<'s>(settings: &'s Settings, selected: &dyn Fn(&str) -> bool) -> Result<Vec<Configured<'s>>, EngineError> {
+fn configure<'s>(
+    settings: &'s Settings,
+    selected: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Configured<'s>>, EngineError> {
     let mut rules = Vec::new();
     for check in checks::all() {
         let meta = check.meta();
-        let Some(rule_settings) = settings.rules.get(meta.id) else { continue };
+        let Some(rule_settings) = settings.rules.get(meta.id) else {
+            continue;
+        };
         if meta.languages.is_empty() || rule_settings.level == Level::Off || !selected(meta.id) {
             continue;
         }
@@ -116,6 +149,7 @@ fn configure<'s>(settings: &'s Settings, selected: &dyn Fn(&str) -> bool) -> Res
         })?;
         rules.push(Configured {
             id: meta.id,
+            uses_project: meta.uses_project,
             level: rule_settings.level,
             languages: meta.languages,
             settings: rule_settings,
@@ -150,6 +184,15 @@ struct Ctx<'a> {
     cache: &'a Cache,
     max_size: u64,
     counters: &'a Counters,
+    revision: Option<&'a Revision>,
+}
+
+impl Ctx<'_> {
+    /// A cached entry for `path` at `id` whose dependencies still hold.
+    fn cached(&self, path: &str, id: git2::Oid) -> Option<cache::Entry> {
+        let entry = self.cache.get(path, id)?;
+        project::still_valid(&entry.deps, self.revision).then_some(entry)
+    }
 }
 
 /// A file that needs parsing: its id (for the cache) and its content, once read.
@@ -164,8 +207,11 @@ fn run_file_checks(repo: &Repo, ctx: &Ctx<'_>, jobs: &[Job]) -> Vec<Finding> {
         return Vec::new();
     }
     // Phase 1, parallel: answer from the cache what we can without reading blobs.
-    let first: Vec<Result<Vec<Finding>, Pending<'_>>> =
-        jobs.par_iter().filter(|j| Language::may_be(&j.path)).map(|job| lookup(ctx, job)).collect();
+    let first: Vec<Result<Vec<Finding>, Pending<'_>>> = jobs
+        .par_iter()
+        .filter(|j| Language::may_be(&j.path))
+        .map(|job| lookup(ctx, job))
+        .collect();
     let mut findings = Vec::new();
     let mut pending = Vec::new();
     for item in first {
@@ -187,27 +233,39 @@ fn run_file_checks(repo: &Repo, ctx: &Ctx<'_>, jobs: &[Job]) -> Vec<Finding> {
         }
     }
     // Phase 3, parallel: parse and check.
-    let rest: Vec<Vec<Finding>> = pending.into_par_iter().map(|p| check_pending(ctx, p)).collect();
+    let rest: Vec<Vec<Finding>> = pending
+        .into_par_iter()
+        .map(|p| check_pending(ctx, p))
+        .collect();
     findings.extend(rest.into_iter().flatten());
     findings
 }
 
 fn lookup<'j>(ctx: &Ctx<'_>, job: &'j Job) -> Result<Vec<Finding>, Pending<'j>> {
     match &job.source {
-        Source::Blob(id) => match ctx.cache.get(&job.path, *id) {
+        Source::Blob(id) => match ctx.cached(&job.path, *id) {
             Some(entry) => {
                 ctx.counters.cached.fetch_add(1, Ordering::Relaxed);
                 Ok(to_findings(ctx, job, entry))
             }
-            None => Err(Pending { job, id: Some(*id), content: None }),
+            None => Err(Pending {
+                job,
+                id: Some(*id),
+                content: None,
+            }),
         },
         Source::Disk { file, index } => {
-            let Ok(meta) = std::fs::metadata(file) else { return Ok(Vec::new()) };
+            let Ok(meta) = std::fs::metadata(file) else {
+                return Ok(Vec::new());
+            };
             if meta.len() > ctx.max_size {
                 ctx.counters.skipped_large.fetch_add(1, Ordering::Relaxed);
                 return Ok(Vec::new());
             }
-            let clean = index.as_ref().filter(|entry| stat_matches(entry, &meta)).map(|entry| entry.id);
+            let clean = index
+                .as_ref()
+                .filter(|entry| stat_matches(entry, &meta))
+                .map(|entry| entry.id);
             let (id, content) = match clean {
                 Some(id) => (id, None),
                 None => match std::fs::read(file) {
@@ -215,20 +273,27 @@ fn lookup<'j>(ctx: &Ctx<'_>, job: &'j Job) -> Result<Vec<Finding>, Pending<'j>> 
                     Err(_) => return Ok(Vec::new()),
                 },
             };
-            match ctx.cache.get(&job.path, id) {
+            match ctx.cached(&job.path, id) {
                 Some(entry) => {
                     ctx.counters.cached.fetch_add(1, Ordering::Relaxed);
                     Ok(to_findings(ctx, job, entry))
                 }
-                None => Err(Pending { job, id: Some(id), content }),
+                None => Err(Pending {
+                    job,
+                    id: Some(id),
+                    content,
+                }),
             }
         }
     }
 }
 
 /// Whether a file's stat data still matches its index entry, as git decides "unchanged".
-fn stat_matches(entry: &git::IndexFile, meta: &std::fs::Metadata) -> bool {
-    let mtime = (i32::try_from(meta.mtime()).unwrap_or(0), u32::try_from(meta.mtime_nsec()).unwrap_or(0));
+pub(crate) fn stat_matches(entry: &git::IndexFile, meta: &std::fs::Metadata) -> bool {
+    let mtime = (
+        i32::try_from(meta.mtime()).unwrap_or(0),
+        u32::try_from(meta.mtime_nsec()).unwrap_or(0),
+    );
     entry.mtime != (0, 0)
         && !entry.conflicted
         && u64::from(entry.size) == (meta.len() & 0xffff_ffff)
@@ -266,39 +331,71 @@ fn is_binary(content: &[u8]) -> bool {
 }
 
 fn check_content(ctx: &Ctx<'_>, path: &str, content: &[u8]) -> cache::Entry {
-    let Some(language) = Language::detect(path, content) else { return Vec::new() };
-    let applicable: Vec<&Configured<'_>> =
-        ctx.rules.iter().filter(|r| r.languages.contains(&language) && r.settings.applies_to(path)).collect();
+    let Some(language) = Language::detect(path, content) else {
+        return cache::Entry::default();
+    };
+    let applicable: Vec<&Configured<'_>> = ctx
+        .rules
+        .iter()
+        .filter(|r| r.languages.contains(&language) && r.settings.applies_to(path))
+        .collect();
     if applicable.is_empty() {
-        return Vec::new();
+        return cache::Entry::default();
     }
     let source = String::from_utf8_lossy(content);
-    let Some(tree) = lang::parse(language, &source) else { return Vec::new() };
+    let Some(tree) = lang::parse(language, &source) else {
+        return cache::Entry::default();
+    };
     ctx.counters.parsed.fetch_add(1, Ordering::Relaxed);
-    let file = ParsedFile { path, language, source: &source, tree: &tree };
+    let tracker = ctx.revision.map(Tracker::new);
+    let project: &dyn ProjectFiles = match &tracker {
+        Some(tracker) => tracker,
+        None => &NoProject,
+    };
+    let file = ParsedFile {
+        path,
+        language,
+        source: &source,
+        tree: &tree,
+        project,
+    };
     let suppressions = Suppressions::scan(&source, language.comment_marker());
-    let mut entry = Vec::new();
+    let mut diagnostics = Vec::new();
     for rule in applicable {
         let mut out: Vec<Diagnostic> = Vec::new();
         rule.rule.check(&file, &mut out);
-        entry.extend(out.into_iter().filter(|d| !suppressions.covers(rule.id, d.line)).map(|d| (rule.id.to_string(), d)));
+        let kept = out
+            .into_iter()
+            .filter(|d| !suppressions.covers(rule.id, d.line));
+        diagnostics.extend(kept.map(|d| (rule.id.to_string(), d)));
     }
-    entry
+    let deps = tracker.map(|t| t.dependencies()).unwrap_or_default();
+    cache::Entry { diagnostics, deps }
 }
 
 fn to_findings(ctx: &Ctx<'_>, job: &Job, entry: cache::Entry) -> Vec<Finding> {
     entry
+        .diagnostics
         .into_iter()
-        .filter(|(_, d)| job.lines.as_ref().is_none_or(|lines| lines.intersects(d.line, d.end_line.max(d.line))))
+        .filter(|(_, d)| {
+            job.lines
+                .as_ref()
+                .is_none_or(|lines| lines.intersects(d.line, d.end_line.max(d.line)))
+        })
         .filter_map(|(id, d)| {
             let rule = ctx.rules.iter().find(|r| r.id == id)?;
-            rule.settings.applies_to(&job.path).then(|| Finding::from_diagnostic(rule.id, rule.level, &job.path, d))
+            rule.settings
+                .applies_to(&job.path)
+                .then(|| Finding::from_diagnostic(rule.id, rule.level, &job.path, d))
         })
         .collect()
 }
 
 fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Finding> {
-    let enabled = settings.rules.get(sensitive_path::ID).is_some_and(|r| r.level != Level::Off);
+    let enabled = settings
+        .rules
+        .get(sensitive_path::ID)
+        .is_some_and(|r| r.level != Level::Off);
     if !enabled {
         return Vec::new();
     }
@@ -307,9 +404,15 @@ fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Findi
         .map(|hit| {
             let help = match (&hit.rule.reason, hit.rule.owners.is_empty()) {
                 (Some(reason), true) => format!("{reason}; approve with `gatehouse approve`"),
-                (Some(reason), false) => format!("{reason}; needs an approval by one of: {}", hit.rule.owners.join(", ")),
+                (Some(reason), false) => format!(
+                    "{reason}; needs an approval by one of: {}",
+                    hit.rule.owners.join(", ")
+                ),
                 (None, true) => "approve with `gatehouse approve`".to_string(),
-                (None, false) => format!("needs an approval by one of: {}", hit.rule.owners.join(", ")),
+                (None, false) => format!(
+                    "needs an approval by one of: {}",
+                    hit.rule.owners.join(", ")
+                ),
             };
             Finding {
                 rule: sensitive_path::ID,

@@ -17,14 +17,21 @@ impl Suppressions {
             return Suppressions(map);
         }
         for (index, line) in source.lines().enumerate() {
-            let Some(at) = line.find(MARKER) else { continue };
+            let Some(at) = line.find(MARKER) else {
+                continue;
+            };
             // Only a marker inside a comment counts, not one in a string before any comment.
             if !line[..at].contains(comment) {
                 continue;
             }
             let rest = &line[at + MARKER.len()..];
-            let Some(close) = rest.find(']') else { continue };
-            let ids = rest[..close].split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let Some(close) = rest.find(']') else {
+                continue;
+            };
+            let ids = rest[..close]
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
             map.entry(number).or_default().extend(ids);
         }
@@ -33,7 +40,11 @@ impl Suppressions {
 
     /// Whether `rule` is suppressed for a finding reported at `line`.
     pub fn covers(&self, rule: &str, line: u32) -> bool {
-        let on = |n: u32| self.0.get(&n).is_some_and(|ids| ids.iter().any(|id| id == rule));
+        let on = |n: u32| {
+            self.0
+                .get(&n)
+                .is_some_and(|ids| ids.iter().any(|id| id == rule))
+        };
         on(line) || (line > 1 && on(line - 1))
     }
 }

@@ -19,7 +19,11 @@ pub enum Verdict {
 impl Verdict {
     /// The verdict of these findings: the most severe level among them.
     pub fn of(findings: &[Finding]) -> Verdict {
-        findings.iter().map(|f| Verdict::from_level(f.level)).max().unwrap_or(Verdict::Pass)
+        findings
+            .iter()
+            .map(|f| Verdict::from_level(f.level))
+            .max()
+            .unwrap_or(Verdict::Pass)
     }
 
     fn from_level(level: Level) -> Verdict {

@@ -69,7 +69,10 @@ impl Repo {
     /// Changes from tree `old` (none: the empty tree) to tree `new`, renames detected.
     pub fn diff_trees(&self, old: Option<Oid>, new: Oid, lines: bool) -> Result<Vec<Change>> {
         let repo = self.git2();
-        let old = old.map(|id| repo.find_tree(id)).transpose().map_err(ctx("reading a tree"))?;
+        let old = old
+            .map(|id| repo.find_tree(id))
+            .transpose()
+            .map_err(ctx("reading a tree"))?;
         let new = repo.find_tree(new).map_err(ctx("reading a tree"))?;
         let diff = repo
             .diff_tree_to_tree(old.as_ref(), Some(&new), Some(&mut options()))
@@ -80,7 +83,10 @@ impl Repo {
     /// Changes from HEAD's tree to the index.
     pub fn diff_head_to_index(&self, head: Option<Oid>, lines: bool) -> Result<Vec<Change>> {
         let repo = self.git2();
-        let old = head.map(|id| repo.find_tree(id)).transpose().map_err(ctx("reading HEAD's tree"))?;
+        let old = head
+            .map(|id| repo.find_tree(id))
+            .transpose()
+            .map_err(ctx("reading HEAD's tree"))?;
         let index = repo.index().map_err(ctx("reading the index"))?;
         let diff = repo
             .diff_tree_to_index(old.as_ref(), Some(&index), Some(&mut options()))
@@ -91,7 +97,10 @@ impl Repo {
     /// Changes from HEAD's tree to the working tree (staged or not; untracked files excluded).
     pub fn diff_head_to_workdir(&self, head: Option<Oid>, lines: bool) -> Result<Vec<Change>> {
         let repo = self.git2();
-        let old = head.map(|id| repo.find_tree(id)).transpose().map_err(ctx("reading HEAD's tree"))?;
+        let old = head
+            .map(|id| repo.find_tree(id))
+            .transpose()
+            .map_err(ctx("reading HEAD's tree"))?;
         let diff = repo
             .diff_tree_to_workdir_with_index(old.as_ref(), Some(&mut options()))
             .map_err(ctx("diffing HEAD and the working tree"))?;
@@ -101,14 +110,17 @@ impl Repo {
 
 fn options() -> DiffOptions {
     let mut opts = DiffOptions::new();
-    opts.context_lines(0).include_typechange(true).ignore_submodules(true);
+    opts.context_lines(0)
+        .include_typechange(true)
+        .ignore_submodules(true);
     opts
 }
 
 fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
     let mut find = DiffFindOptions::new();
     find.renames(true).copies(false);
-    diff.find_similar(Some(&mut find)).map_err(ctx("detecting renames"))?;
+    diff.find_similar(Some(&mut find))
+        .map_err(ctx("detecting renames"))?;
     let mut changes: Vec<Change> = Vec::with_capacity(diff.deltas().len());
     for delta in diff.deltas() {
         if let Some(change) = to_change(&delta) {
@@ -128,7 +140,8 @@ fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
             }
             true
         };
-        diff.foreach(&mut |_, _| true, None, Some(&mut hunk_cb), None).map_err(ctx("reading a diff"))?;
+        diff.foreach(&mut |_, _| true, None, Some(&mut hunk_cb), None)
+            .map_err(ctx("reading a diff"))?;
     }
     Ok(changes)
 }
@@ -136,11 +149,16 @@ fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
 fn to_change(delta: &git2::DiffDelta<'_>) -> Option<Change> {
     let new = delta.new_file();
     let old = delta.old_file();
-    let lossy = |f: &git2::DiffFile<'_>| f.path_bytes().map(|p| String::from_utf8_lossy(p).into_owned());
+    let lossy = |f: &git2::DiffFile<'_>| {
+        f.path_bytes()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+    };
     let status = match delta.status() {
         Delta::Added | Delta::Untracked => ChangeStatus::Added,
         Delta::Deleted => ChangeStatus::Deleted,
-        Delta::Modified if old.id() == new.id() && old.mode() != new.mode() => ChangeStatus::ModeChange,
+        Delta::Modified if old.id() == new.id() && old.mode() != new.mode() => {
+            ChangeStatus::ModeChange
+        }
         Delta::Modified => ChangeStatus::Modified,
         Delta::Renamed => ChangeStatus::Renamed,
         Delta::Copied => ChangeStatus::Copied,
@@ -149,9 +167,18 @@ fn to_change(delta: &git2::DiffDelta<'_>) -> Option<Change> {
     };
     let deleted = status == ChangeStatus::Deleted;
     let path = if deleted { lossy(&old)? } else { lossy(&new)? };
-    let old_path = matches!(status, ChangeStatus::Renamed | ChangeStatus::Copied).then(|| lossy(&old)).flatten();
+    let old_path = matches!(status, ChangeStatus::Renamed | ChangeStatus::Copied)
+        .then(|| lossy(&old))
+        .flatten();
     let new_id = (!deleted && !new.id().is_zero()).then(|| new.id());
-    Some(Change { path, old_path, status, new_id, new_mode: u32::from(new.mode()), added: LineSet::default() })
+    Some(Change {
+        path,
+        old_path,
+        status,
+        new_id,
+        new_mode: u32::from(new.mode()),
+        added: LineSet::default(),
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,10 @@ pub enum GitError {
     #[error("cannot resolve `{spec}`: {}", source.message())]
     Revision { spec: String, source: git2::Error },
     #[error("git: {context}: {}", source.message())]
-    Git { context: String, source: git2::Error },
+    Git {
+        context: String,
+        source: git2::Error,
+    },
 }
 
 pub type Result<T, E = GitError> = std::result::Result<T, E>;
@@ -33,6 +36,8 @@ pub(crate) fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Git
 /// An open repository.
 pub struct Repo {
     repo: Repository,
+    /// How it was opened, so another handle (for another thread) sees the same repository.
+    from_env: bool,
 }
 
 /// A file in the index, with the stat data git keeps to know it is unchanged on disk.
@@ -47,6 +52,22 @@ pub struct IndexFile {
     pub ino: u32,
     /// A conflicted path: its content must come from the working tree.
     pub conflicted: bool,
+}
+
+impl IndexFile {
+    /// A working-tree file git does not track: no stat data, so its content is always hashed.
+    pub fn untracked(path: String) -> IndexFile {
+        IndexFile {
+            raw_path: path.clone().into_bytes(),
+            path,
+            id: Oid::ZERO_SHA1,
+            mode: 0o100644,
+            size: 0,
+            mtime: (0, 0),
+            ino: 0,
+            conflicted: false,
+        }
+    }
 }
 
 /// A file of a tree.
@@ -70,7 +91,10 @@ impl Repo {
     pub fn open_from_env() -> Result<Repo> {
         let cwd = std::env::current_dir().map_or_else(|_| ".".into(), |p| p.display().to_string());
         match Repository::open_from_env() {
-            Ok(repo) => Ok(Repo { repo }),
+            Ok(repo) => Ok(Repo {
+                repo,
+                from_env: true,
+            }),
             Err(source) => Err(explain_open_error(&cwd, source)),
         }
     }
@@ -79,7 +103,38 @@ impl Repo {
     pub fn open(path: &Path) -> Result<Repo> {
         let repo = Repository::open(path)
             .map_err(|source| explain_open_error(&path.display().to_string(), source))?;
-        Ok(Repo { repo })
+        Ok(Repo {
+            repo,
+            from_env: false,
+        })
+    }
+
+    /// Another handle on the same repository (git2 handles cannot be shared across threads).
+    pub fn reopen(&self) -> Result<Repository> {
+        let reopened = if self.from_env {
+            Repository::open_from_env()
+        } else {
+            Repository::open(self.git_dir())
+        };
+        reopened.map_err(ctx("reopening the repository"))
+    }
+
+    /// Untracked files that are not ignored, as `git status` lists them.
+    pub fn untracked_files(&self) -> Result<Vec<String>> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .map_err(ctx("listing untracked files"))?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.status().contains(git2::Status::WT_NEW))
+            .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
+            .collect())
     }
 
     pub fn git2(&self) -> &Repository {
@@ -113,7 +168,14 @@ impl Repo {
                 let commit = head.peel_to_commit().map_err(ctx("reading HEAD"))?;
                 Ok(Some(commit.tree_id()))
             }
-            Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(ctx("reading HEAD")(e)),
         }
     }
@@ -124,7 +186,9 @@ impl Repo {
         let (a, b) = spec
             .split_once("...")
             .or_else(|| spec.split_once(".."))
-            .ok_or_else(|| GitError::Unsupported(format!("`{spec}` is not a range: expected A..B")))?;
+            .ok_or_else(|| {
+                GitError::Unsupported(format!("`{spec}` is not a range: expected A..B"))
+            })?;
         let a = self.resolve_commit(if a.is_empty() { "HEAD" } else { a })?;
         let b = self.resolve_commit(if b.is_empty() { "HEAD" } else { b })?;
         let base = self.repo.merge_base(a, b).unwrap_or(a);
@@ -136,28 +200,44 @@ impl Repo {
         let object = self
             .repo
             .revparse_single(spec)
-            .map_err(|source| GitError::Revision { spec: spec.to_string(), source })?;
+            .map_err(|source| GitError::Revision {
+                spec: spec.to_string(),
+                source,
+            })?;
         let commit = object
             .peel_to_commit()
-            .map_err(|source| GitError::Revision { spec: spec.to_string(), source })?;
+            .map_err(|source| GitError::Revision {
+                spec: spec.to_string(),
+                source,
+            })?;
         Ok(commit.id())
     }
 
     /// The tree of a commit.
     pub fn commit_tree(&self, commit: Oid) -> Result<Oid> {
-        let commit = self.repo.find_commit(commit).map_err(ctx(format!("reading commit {commit}")))?;
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(ctx(format!("reading commit {commit}")))?;
         Ok(commit.tree_id())
     }
 
     /// Every file (blob) of a tree, recursively, in git's order.
     pub fn tree_files(&self, tree: Oid) -> Result<Vec<TreeFile>> {
-        let tree = self.repo.find_tree(tree).map_err(ctx(format!("reading tree {tree}")))?;
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .map_err(ctx(format!("reading tree {tree}")))?;
         let mut files = Vec::new();
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() == Some(ObjectType::Blob) {
                 let name = String::from_utf8_lossy(entry.name_bytes());
                 let mode = u32::try_from(entry.filemode()).unwrap_or(0);
-                files.push(TreeFile { path: format!("{dir}{name}"), id: entry.id(), mode });
+                files.push(TreeFile {
+                    path: format!("{dir}{name}"),
+                    id: entry.id(),
+                    mode,
+                });
             }
             git2::TreeWalkResult::Ok
         })
@@ -168,7 +248,10 @@ impl Repo {
     /// The index's files (conflicted paths once), and the index file's mtime for racy checks.
     pub fn index_files(&self) -> Result<(Vec<IndexFile>, Option<std::time::SystemTime>)> {
         let index = self.repo.index().map_err(ctx("reading the index"))?;
-        let stamp = index.path().and_then(|p| std::fs::metadata(p).ok()).and_then(|m| m.modified().ok());
+        let stamp = index
+            .path()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok());
         let mut files: Vec<IndexFile> = Vec::with_capacity(index.len());
         for entry in index.iter() {
             let stage = (entry.flags >> 12) & 0x3;
@@ -191,14 +274,22 @@ impl Repo {
 
     /// A blob's content.
     pub fn read_blob(&self, id: Oid) -> Result<Vec<u8>> {
-        let blob = self.repo.find_blob(id).map_err(ctx(format!("reading blob {id}")))?;
+        let blob = self
+            .repo
+            .find_blob(id)
+            .map_err(ctx(format!("reading blob {id}")))?;
         Ok(blob.content().to_vec())
     }
 
     /// A blob's size without inflating it.
     pub fn blob_size(&self, id: Oid) -> Result<u64> {
-        let odb = self.repo.odb().map_err(ctx("opening the object database"))?;
-        let (size, _) = odb.read_header(id).map_err(ctx(format!("reading blob {id}")))?;
+        let odb = self
+            .repo
+            .odb()
+            .map_err(ctx("opening the object database"))?;
+        let (size, _) = odb
+            .read_header(id)
+            .map_err(ctx(format!("reading blob {id}")))?;
         Ok(size as u64)
     }
 }
@@ -226,7 +317,10 @@ fn explain_open_error(cwd: &str, source: git2::Error) -> GitError {
         ));
     }
     if source.code() == git2::ErrorCode::NotFound {
-        return GitError::NotARepository { cwd: cwd.to_string(), source };
+        return GitError::NotARepository {
+            cwd: cwd.to_string(),
+            source,
+        };
     }
     ctx(format!("opening the repository at {cwd}"))(source)
 }

@@ -70,6 +70,8 @@ pub struct ParsedFile<'a> {
     pub language: Language,
     pub source: &'a str,
     pub tree: &'a Tree,
+    /// The rest of the revision, for rules that look beyond this file.
+    pub project: &'a dyn crate::checks::ProjectFiles,
 }
 
 impl ParsedFile<'_> {
@@ -92,7 +94,10 @@ impl ParsedFile<'_> {
 /// Like [`position`], in time proportional to the line's length thanks to tree-sitter's point.
 fn point_position(source: &str, byte: usize, point: tree_sitter::Point) -> (u32, u32) {
     let line_start = byte.saturating_sub(point.column);
-    let column = source.get(line_start..byte).map_or(point.column, |s| s.chars().count()) + 1;
+    let column = source
+        .get(line_start..byte)
+        .map_or(point.column, |s| s.chars().count())
+        + 1;
     (to_u32(point.row + 1), to_u32(column))
 }
 
@@ -100,8 +105,15 @@ fn point_position(source: &str, byte: usize, point: tree_sitter::Point) -> (u32,
 pub fn position(source: &str, byte: usize) -> (u32, u32) {
     let byte = byte.min(source.len());
     let line_start = source[..byte].rfind('\n').map_or(0, |i| i + 1);
-    let line = source.as_bytes()[..line_start].iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = source.get(line_start..byte).map_or(byte - line_start, |s| s.chars().count()) + 1;
+    let line = source.as_bytes()[..line_start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    let column = source
+        .get(line_start..byte)
+        .map_or(byte - line_start, |s| s.chars().count())
+        + 1;
     (to_u32(line), to_u32(column))
 }
 
@@ -139,11 +151,23 @@ mod tests {
         assert_eq!(Language::detect("a/b.py", b""), Some(Language::Python));
         assert_eq!(Language::detect("a/b.pyi", b""), Some(Language::Python));
         assert_eq!(Language::detect("src/lib.rs", b""), Some(Language::Rust));
-        assert_eq!(Language::detect("bin/tool", b"#!/usr/bin/env python3\nimport os\n"), Some(Language::Python));
-        assert_eq!(Language::detect("bin/tool", b"#!/usr/bin/python3.12 -u\n"), Some(Language::Python));
-        assert_eq!(Language::detect("bin/tool", b"#!/usr/bin/env -S python3 -u\n"), Some(Language::Python));
+        assert_eq!(
+            Language::detect("bin/tool", b"#!/usr/bin/env python3\nimport os\n"),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::detect("bin/tool", b"#!/usr/bin/python3.12 -u\n"),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::detect("bin/tool", b"#!/usr/bin/env -S python3 -u\n"),
+            Some(Language::Python)
+        );
         assert_eq!(Language::detect("bin/tool", b"#!/bin/sh\n"), None);
-        assert_eq!(Language::detect("notes.txt", b"#!/usr/bin/env python\n"), None);
+        assert_eq!(
+            Language::detect("notes.txt", b"#!/usr/bin/env python\n"),
+            None
+        );
     }
 
     #[test]

@@ -21,20 +21,38 @@ impl Human {
     /// Colour when stdout is a terminal and `NO_COLOR` is not set.
     pub fn for_stdout(no_color: bool) -> Human {
         use std::io::IsTerminal;
-        Human { color: !no_color && std::io::stdout().is_terminal() }
+        Human {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     /// Renders every finding and the summary line.
-    pub fn render(&self, findings: &[Finding], stats: &Stats, sources: &mut dyn SourceLines) -> String {
+    pub fn render(
+        &self,
+        findings: &[Finding],
+        stats: &Stats,
+        sources: &mut dyn SourceLines,
+    ) -> String {
         let mut out = String::new();
         let mut current: Option<(&str, Option<String>)> = None;
         for finding in findings {
-            if current.as_ref().is_none_or(|(path, _)| *path != finding.path) {
-                let text = if has_source(finding) { sources.text(&finding.path) } else { None };
+            if current
+                .as_ref()
+                .is_none_or(|(path, _)| *path != finding.path)
+            {
+                let text = if has_source(finding) {
+                    sources.text(&finding.path)
+                } else {
+                    None
+                };
                 current = Some((&finding.path, text));
             }
             let text = current.as_ref().and_then(|(_, t)| t.as_deref());
@@ -52,8 +70,16 @@ impl Human {
         if let Some(line) = line {
             let number = f.line.to_string();
             let pad = " ".repeat(number.len());
-            let lead: String = line.chars().take(f.column as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            let width = if f.end_line == f.line { f.end_column.saturating_sub(f.column).max(1) } else { 1 };
+            let lead: String = line
+                .chars()
+                .take(f.column as usize - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let width = if f.end_line == f.line {
+                f.end_column.saturating_sub(f.column).max(1)
+            } else {
+                1
+            };
             let caret = self.paint(level_color(f.level), &"^".repeat(width as usize));
             let _ = writeln!(out, "{pad} |\n{number} | {line}\n{pad} | {lead}{caret}");
         }
@@ -106,5 +132,9 @@ fn level_color(level: Level) -> &'static str {
 }
 
 fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -15,7 +15,12 @@ struct JsonReport<'a> {
 
 /// The report as one JSON document.
 pub fn json(findings: &[Finding], files_checked: usize, elapsed_ms: u128) -> String {
-    let report = JsonReport { verdict: Verdict::of(findings), files_checked, findings, elapsed_ms };
+    let report = JsonReport {
+        verdict: Verdict::of(findings),
+        files_checked,
+        findings,
+        elapsed_ms,
+    };
     // Serialising plain data to a string cannot fail.
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

@@ -22,7 +22,12 @@ pub fn sarif(findings: &[Finding]) -> String {
             })
         })
         .collect();
-    let index = |id: &str| checks::all().iter().position(|c| c.meta().id == id).unwrap_or(0);
+    let index = |id: &str| {
+        checks::all()
+            .iter()
+            .position(|c| c.meta().id == id)
+            .unwrap_or(0)
+    };
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
@@ -85,7 +90,9 @@ fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for byte in path.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }

@@ -32,7 +32,12 @@ fn json_report_has_exactly_the_specified_shape() {
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD", "--format", "json"]);
     assert_eq!(run.code, 3);
     let mut report = run.json();
-    let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["elapsed_ms", "files_checked", "findings", "verdict"]);
     assert!(report["elapsed_ms"].is_u64());
     report["elapsed_ms"] = 0.into();
@@ -71,16 +76,32 @@ fn sarif_output_is_sarif_2_1_0() {
     assert!(log["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
     let driver = &log["runs"][0]["tool"]["driver"];
     assert_eq!(driver["name"], "gatehouse");
-    let rules: Vec<&str> = driver["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert!(rules.contains(&"sensitive-path"));
     let result = &log["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "sensitive-path");
     assert_eq!(result["level"], "error");
-    assert!(result["message"]["text"].as_str().unwrap().contains("ci.yml added"));
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("ci.yml added")
+    );
     let location = &result["locations"][0]["physicalLocation"];
-    assert_eq!(location["artifactLocation"]["uri"], ".github/workflows/ci.yml");
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        ".github/workflows/ci.yml"
+    );
     assert_eq!(location["region"]["startLine"], 1);
-    assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize], "sensitive-path");
+    assert_eq!(
+        rules[result["ruleIndex"].as_u64().unwrap() as usize],
+        "sensitive-path"
+    );
 }
 
 #[test]
@@ -90,13 +111,28 @@ fn a_clean_range_passes_and_level_and_rule_filters_apply() {
     repo.write("notes.txt", "hello\n");
     repo.commit("notes");
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD"]);
-    assert_eq!((run.code, run.stdout.as_str()), (0, "No findings in 1 file\n"));
-    let run = repo.gatehouse(&["check", "--range", "HEAD~2..HEAD", "--level-at-least", "block", "--format", "json"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "No findings in 1 file\n")
+    );
+    let run = repo.gatehouse(&[
+        "check",
+        "--range",
+        "HEAD~2..HEAD",
+        "--level-at-least",
+        "block",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "the review finding is filtered out");
     assert_eq!(run.json()["verdict"], "pass");
     let run = repo.gatehouse(&["check", "--range", "HEAD~2..HEAD", "--rule", "no-such-rule"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown rule `no-such-rule`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown rule `no-such-rule`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -130,9 +166,22 @@ fn staged_checks_the_index_and_worktree_checks_tracked_changes() {
     repo.write("Cargo.lock", "# not staged, untracked\n");
     let run = repo.gatehouse(&["check", "--staged", "--format", "json"]);
     assert_eq!(run.code, 3);
-    assert_eq!(findings(&run.json()), [("id_rsa".to_string(), 1, "sensitive-path".to_string(), "added".to_string())]);
+    assert_eq!(
+        findings(&run.json()),
+        [(
+            "id_rsa".to_string(),
+            1,
+            "sensitive-path".to_string(),
+            "added".to_string()
+        )]
+    );
     let run = repo.gatehouse(&["check", "--format", "json"]);
-    assert_eq!(findings(&run.json()).len(), 1, "untracked files are not changes: {}", run.stdout);
+    assert_eq!(
+        findings(&run.json()).len(),
+        1,
+        "untracked files are not changes: {}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -143,7 +192,11 @@ fn an_unresolvable_range_is_an_error_with_gits_message() {
     repo.commit("only commit");
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("error: cannot resolve `HEAD~1`"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: cannot resolve `HEAD~1`"),
+        "{}",
+        run.stderr
+    );
     let run = repo.gatehouse(&["check", "--range", "nope"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("not a range"), "{}", run.stderr);
@@ -154,7 +207,12 @@ fn empty_and_unborn_repositories() {
     let env = TestEnv::new();
     let repo = env.repo("r");
     let run = repo.gatehouse(&["check"]);
-    assert_eq!((run.code, run.stdout.as_str()), (0, "No findings in 0 files\n"), "{}", run.stderr);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "No findings in 0 files\n"),
+        "{}",
+        run.stderr
+    );
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("cannot resolve"), "{}", run.stderr);
@@ -172,13 +230,20 @@ fn shallow_clones_and_detached_heads() {
     origin.write("b.txt", "b\n");
     origin.commit("b");
     let url = format!("file://{}", origin.root.display());
-    env.git(env.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    env.git(
+        env.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
     let shallow = env.path().join("shallow");
     let run = origin.gatehouse_in(&shallow, &["check"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = origin.gatehouse_in(&shallow, &["check", "--range", "HEAD~1..HEAD"]);
     assert_eq!(run.code, 2, "the parent is beyond the shallow boundary");
-    assert!(run.stderr.contains("cannot resolve `HEAD~1`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot resolve `HEAD~1`"),
+        "{}",
+        run.stderr
+    );
     origin.git(&["checkout", "-q", "--detach", "HEAD~1"]);
     let run = origin.gatehouse(&["check", "--range", "HEAD~1..HEAD", "--format", "json"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
@@ -198,7 +263,10 @@ fn paths_with_spaces_and_newlines() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     let paths: Vec<String> = findings(&run.json()).into_iter().map(|f| f.0).collect();
     assert_eq!(paths, ["my keys/prod server.pem", "odd\nname.key"]);
-    let run = repo.gatehouse_in(&repo.root.join("my keys"), &["check", "prod server.pem", "--format", "json"]);
+    let run = repo.gatehouse_in(
+        &repo.root.join("my keys"),
+        &["check", "prod server.pem", "--format", "json"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["files_checked"], 1);
 }
@@ -208,7 +276,12 @@ fn outside_a_repository_is_a_clear_error() {
     let env = TestEnv::new();
     let dir = env.path().join("plain");
     std::fs::create_dir_all(&dir).unwrap();
-    let out = env.command(env!("CARGO_BIN_EXE_gatehouse"), &dir).env("GIT_CEILING_DIRECTORIES", env.path()).args(["check"]).output().unwrap();
+    let out = env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &dir)
+        .env("GIT_CEILING_DIRECTORIES", env.path())
+        .args(["check"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not inside a git repository"));
 }
@@ -233,12 +306,28 @@ fn reftable_and_sha256_repositories_get_a_clear_message() {
 fn a_bare_repository_checks_ranges_with_config_from_head() {
     let env = TestEnv::new();
     let repo = repo_with_ci_change(&env);
-    repo.write(".gatehouse/config.toml", "[[sensitive]]\nname = \"ci-config\"\nlevel = \"block\"\n");
+    repo.write(
+        ".gatehouse/config.toml",
+        "[[sensitive]]\nname = \"ci-config\"\nlevel = \"block\"\n",
+    );
     repo.commit("stricter");
-    env.git(env.path(), &["clone", "-q", "--bare", repo.root.to_str().unwrap(), "bare.git"]);
+    env.git(
+        env.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.root.to_str().unwrap(),
+            "bare.git",
+        ],
+    );
     let bare = env.path().join("bare.git");
     let run = repo.gatehouse_in(&bare, &["check", "--range", "HEAD~2..HEAD~1"]);
-    assert_eq!(run.code, 1, "ci-config is block in HEAD's config: {}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "ci-config is block in HEAD's config: {}{}",
+        run.stdout, run.stderr
+    );
     let run = repo.gatehouse_in(&bare, &["check"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bare repository"), "{}", run.stderr);

@@ -33,13 +33,17 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("gatehouse-it").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-it")
+            .tempdir()
+            .unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         TestEnv { dir }
     }
@@ -73,7 +77,11 @@ impl TestEnv {
     /// Runs git in `cwd`, asserting success, and returns its stdout.
     pub fn git(&self, cwd: &Path, args: &[&str]) -> String {
         let out = self.command("git", cwd).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -119,7 +127,13 @@ impl TestRepo<'_> {
     }
 
     pub fn gatehouse_in(&self, cwd: &Path, args: &[&str]) -> Run {
-        Run::from(self.env.command(env!("CARGO_BIN_EXE_gatehouse"), cwd).args(args).output().unwrap())
+        Run::from(
+            self.env
+                .command(env!("CARGO_BIN_EXE_gatehouse"), cwd)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
     }
 }
 

@@ -45,8 +45,16 @@ fn malformed_toml_names_file_line_and_column() {
 
 #[test]
 fn an_unknown_rule_lists_the_known_ones() {
-    let err = config_error(".gatehouse/config.toml", "[rules.untyped-functions]\nlevel = \"warn\"\n");
-    assert!(err.starts_with("error: .gatehouse/config.toml:1:8: unknown rule `untyped-functions`, expected one of: "), "{err}");
+    let err = config_error(
+        ".gatehouse/config.toml",
+        "[rules.untyped-functions]\nlevel = \"warn\"\n",
+    );
+    assert!(
+        err.starts_with(
+            "error: .gatehouse/config.toml:1:8: unknown rule `untyped-functions`, expected one of: "
+        ),
+        "{err}"
+    );
     assert!(err.contains("sensitive-path"), "{err}");
 }
 
@@ -62,8 +70,14 @@ fn a_sensitive_table_without_paths_is_an_error() {
 
 #[test]
 fn options_of_a_rule_are_validated() {
-    let err = config_error(".gatehouse/config.toml", "[rules.sensitive-path]\noptions = { strict = true }\n");
-    assert!(err.starts_with("error: .gatehouse/config.toml:2:11: unknown option `strict`"), "{err}");
+    let err = config_error(
+        ".gatehouse/config.toml",
+        "[rules.sensitive-path]\noptions = { strict = true }\n",
+    );
+    assert!(
+        err.starts_with("error: .gatehouse/config.toml:2:11: unknown option `strict`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -82,11 +96,18 @@ fn init_writes_a_config_that_loads() {
     assert!(text.contains("# scope = \"changed-lines\""));
     let run = repo.gatehouse(&["check"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    std::fs::write(repo.root.join(".gatehouse/config.toml"), "scope = \"all\"\n").unwrap();
+    std::fs::write(
+        repo.root.join(".gatehouse/config.toml"),
+        "scope = \"all\"\n",
+    )
+    .unwrap();
     let run = repo.gatehouse(&["init"]);
     assert_eq!(run.code, 0);
     assert!(run.stderr.contains("already exists"));
-    assert_eq!(std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap(), "scope = \"all\"\n");
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap(),
+        "scope = \"all\"\n"
+    );
 }
 
 #[test]
@@ -95,11 +116,20 @@ fn rules_list_and_explain() {
     let repo = env.repo("r");
     let run = repo.gatehouse(&["rules", "list", "--format", "json"]);
     assert_eq!(run.code, 0);
-    let ids: Vec<String> = run.json()["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = run.json()["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     assert!(ids.contains(&"sensitive-path".to_string()));
     let run = repo.gatehouse(&["rules", "explain", "sensitive-path"]);
     assert_eq!(run.code, 0);
-    assert!(run.stdout.starts_with("## sensitive-path\n\nWhat it does:"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("## sensitive-path\n\nWhat it does:"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("git check-ignore --no-index"));
     let run = repo.gatehouse(&["rules", "explain", "nope"]);
     assert_eq!(run.code, 2);

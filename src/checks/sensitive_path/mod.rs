@@ -49,10 +49,14 @@ static META: RuleMeta = RuleMeta {
         ("added", "a sensitive path was added"),
         ("modified", "a sensitive path was modified"),
         ("deleted", "a sensitive path was deleted"),
-        ("renamed", "a sensitive path was renamed (old or new path matches)"),
+        (
+            "renamed",
+            "a sensitive path was renamed (old or new path matches)",
+        ),
         ("mode-changed", "a sensitive path's mode or type changed"),
     ],
     version: 1,
+    uses_project: false,
     module_source: include_str!("mod.rs"),
 };
 
@@ -66,7 +70,9 @@ impl Check for SensitivePath {
 
     fn configure(&self, options: &toml::Table) -> Result<Box<dyn FileRule>, String> {
         match options.keys().next() {
-            Some(key) => Err(format!("unknown option `{key}`: sensitive-path is configured by [[sensitive]] tables")),
+            Some(key) => Err(format!(
+                "unknown option `{key}`: sensitive-path is configured by [[sensitive]] tables"
+            )),
             None => Ok(Box::new(NoFileRule)),
         }
     }
@@ -95,19 +101,34 @@ pub fn check_changes<'a>(rules: &'a [SensitiveRule], changes: &[Change]) -> Vec<
     for change in changes {
         for rule in rules.iter().filter(|r| r.level != Level::Off) {
             let new_matches = rule.patterns.is_match(&change.path);
-            let old = change.old_path.as_deref().filter(|old| rule.patterns.is_match(old));
+            let old = change
+                .old_path
+                .as_deref()
+                .filter(|old| rule.patterns.is_match(old));
             if !new_matches && old.is_none() {
                 continue;
             }
             let (code, verb) = describe(change.status);
             let message = match (&change.old_path, change.status) {
                 (Some(old_path), ChangeStatus::Renamed) => {
-                    format!("{} renamed from `{old_path}`: sensitive ({})", change.path, rule.name)
+                    format!(
+                        "{} renamed from `{old_path}`: sensitive ({})",
+                        change.path, rule.name
+                    )
                 }
                 _ => format!("{} {verb}: sensitive ({})", change.path, rule.name),
             };
-            let path = if new_matches { change.path.clone() } else { old.unwrap_or(&change.path).to_string() };
-            hits.push(Hit { rule, path, code, message });
+            let path = if new_matches {
+                change.path.clone()
+            } else {
+                old.unwrap_or(&change.path).to_string()
+            };
+            hits.push(Hit {
+                rule,
+                path,
+                code,
+                message,
+            });
         }
     }
     hits

@@ -1,0 +1,208 @@
+//! The engine's side of [`ProjectFiles`]: the file list and contents of the checked revision,
+//! shared by all threads, and a per-file tracker that records what a check read.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use git2::Oid;
+
+use crate::checks::ProjectFiles;
+use crate::git::{self, IndexFile, Repo, hash_blob};
+
+/// Where the revision's files live.
+enum Store {
+    /// A commit or the index: content by blob id.
+    Blobs(HashMap<String, Oid>),
+    /// The working tree, with the index's entries to recognise unchanged files.
+    Worktree {
+        workdir: PathBuf,
+        index: HashMap<String, IndexFile>,
+    },
+}
+
+/// The checked revision as a whole.
+pub struct Revision {
+    store: Store,
+    paths: Vec<String>,
+    repo: Mutex<git2::Repository>,
+    contents: Mutex<HashMap<String, Option<Arc<str>>>>,
+    listing: OnceLock<String>,
+}
+
+impl Revision {
+    /// The files of a commit's tree.
+    pub fn tree(repo: &Repo, tree: Oid) -> git::Result<Revision> {
+        let files = repo
+            .tree_files(tree)?
+            .into_iter()
+            .map(|f| (f.path, f.id))
+            .collect();
+        Revision::new(repo, Store::Blobs(files))
+    }
+
+    /// The files of the index.
+    pub fn index(repo: &Repo) -> git::Result<Revision> {
+        let (files, _) = repo.index_files()?;
+        Revision::new(
+            repo,
+            Store::Blobs(files.into_iter().map(|f| (f.path, f.id)).collect()),
+        )
+    }
+
+    /// The working tree: tracked files and untracked files that are not ignored.
+    pub fn worktree(repo: &Repo) -> git::Result<Revision> {
+        let workdir = repo
+            .workdir()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let (files, _) = repo.index_files()?;
+        let mut index: HashMap<String, IndexFile> =
+            files.into_iter().map(|f| (f.path.clone(), f)).collect();
+        for path in repo.untracked_files()? {
+            index
+                .entry(path.clone())
+                .or_insert_with(|| IndexFile::untracked(path));
+        }
+        Revision::new(repo, Store::Worktree { workdir, index })
+    }
+
+    fn new(repo: &Repo, store: Store) -> git::Result<Revision> {
+        let mut paths: Vec<String> = match &store {
+            Store::Blobs(files) => files.keys().cloned().collect(),
+            Store::Worktree { index, .. } => index.keys().cloned().collect(),
+        };
+        paths.sort_unstable();
+        Ok(Revision {
+            store,
+            paths,
+            repo: Mutex::new(repo.reopen()?),
+            contents: Mutex::new(HashMap::new()),
+            listing: OnceLock::new(),
+        })
+    }
+
+    /// A digest of the file list, so results that depend on it are reused only while it holds.
+    pub fn listing_digest(&self) -> &str {
+        self.listing
+            .get_or_init(|| hash_blob(self.paths.join("\n").as_bytes()).to_string())
+    }
+
+    /// The blob id of `path` in this revision, `None` when it does not exist.
+    pub fn blob_id(&self, path: &str) -> Option<Oid> {
+        match &self.store {
+            Store::Blobs(files) => files.get(path).copied(),
+            Store::Worktree { workdir, index } => {
+                let entry = index.get(path)?;
+                let file = workdir.join(path);
+                let meta = std::fs::metadata(&file).ok()?;
+                if super::stat_matches(entry, &meta) {
+                    return Some(entry.id);
+                }
+                std::fs::read(file).ok().map(|bytes| hash_blob(&bytes))
+            }
+        }
+    }
+
+    fn load(&self, path: &str) -> Option<Arc<str>> {
+        let bytes = match &self.store {
+            Store::Blobs(files) => {
+                let id = files.get(path)?;
+                let repo = self.repo.lock().ok()?;
+                let blob = repo.find_blob(*id).ok()?;
+                blob.content().to_vec()
+            }
+            Store::Worktree { workdir, index } => {
+                index.get(path)?;
+                std::fs::read(workdir.join(path)).ok()?
+            }
+        };
+        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
+    }
+
+    fn read(&self, path: &str) -> Option<Arc<str>> {
+        if let Some(cached) = self.contents.lock().ok().and_then(|c| c.get(path).cloned()) {
+            return cached;
+        }
+        let loaded = self.load(path);
+        if let Ok(mut contents) = self.contents.lock() {
+            contents.insert(path.to_string(), loaded.clone());
+        }
+        loaded
+    }
+}
+
+/// A revision as one file's check sees it, recording what the check looked at.
+pub struct Tracker<'r> {
+    revision: &'r Revision,
+    reads: RefCell<Vec<String>>,
+    listed: Cell<bool>,
+}
+
+/// What a check's result depends on beyond its own file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dependencies {
+    /// Files read, with their blob ids (`None`: the file did not exist).
+    pub files: Vec<(String, Option<String>)>,
+    /// The digest of the file list, when the check looked at it.
+    pub listing: Option<String>,
+}
+
+impl<'r> Tracker<'r> {
+    pub fn new(revision: &'r Revision) -> Tracker<'r> {
+        Tracker {
+            revision,
+            reads: RefCell::new(Vec::new()),
+            listed: Cell::new(false),
+        }
+    }
+
+    /// What the check read.
+    pub fn dependencies(&self) -> Dependencies {
+        let mut reads = self.reads.take();
+        reads.sort_unstable();
+        reads.dedup();
+        let files = reads
+            .into_iter()
+            .map(|path| {
+                let id = self.revision.blob_id(&path).map(|id| id.to_string());
+                (path, id)
+            })
+            .collect();
+        let listing = self
+            .listed
+            .get()
+            .then(|| self.revision.listing_digest().to_string());
+        Dependencies { files, listing }
+    }
+}
+
+impl ProjectFiles for Tracker<'_> {
+    fn paths(&self) -> &[String] {
+        self.listed.set(true);
+        &self.revision.paths
+    }
+
+    fn read(&self, path: &str) -> Option<Arc<str>> {
+        self.reads.borrow_mut().push(path.to_string());
+        self.revision.read(path)
+    }
+}
+
+/// Whether recorded dependencies still hold in `revision`.
+pub fn still_valid(deps: &Dependencies, revision: Option<&Revision>) -> bool {
+    if deps.files.is_empty() && deps.listing.is_none() {
+        return true;
+    }
+    let Some(revision) = revision else {
+        return false;
+    };
+    deps.listing
+        .as_deref()
+        .is_none_or(|l| l == revision.listing_digest())
+        && deps
+            .files
+            .iter()
+            .all(|(path, id)| revision.blob_id(path).map(|i| i.to_string()) == *id)
+}
