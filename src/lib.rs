@@ -9,6 +9,7 @@ pub mod git;
 pub mod lang;
 pub mod output;
 pub mod pathmatch;
+pub mod store;
 
 use std::io::Write;
 

@@ -10,7 +10,7 @@ use crate::config::{self, Level, Scope};
 use crate::engine::{self, Report, Request, Target};
 use crate::gate::Verdict;
 use crate::git::Repo;
-use crate::output::{self, Format, Human, SourceLines};
+use crate::output::{self, Format, Human};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -108,7 +108,7 @@ fn print(repo: &Repo, request: &Request, report: &Report, format: Format) -> any
         }
         Format::Sarif => output::sarif(&report.findings) + "\n",
         Format::Human => {
-            let mut sources = RepoSources {
+            let mut sources = engine::Sources {
                 repo,
                 target: &request.target,
             };
@@ -126,31 +126,5 @@ fn print(repo: &Repo, request: &Request, report: &Report, format: Format) -> any
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
-    }
-}
-
-/// File text for the human report, from where the check read it.
-struct RepoSources<'a> {
-    repo: &'a Repo,
-    target: &'a Target,
-}
-
-impl SourceLines for RepoSources<'_> {
-    fn text(&mut self, path: &str) -> Option<String> {
-        let bytes = match self.target {
-            Target::Worktree { .. } => std::fs::read(self.repo.workdir()?.join(path)).ok()?,
-            Target::Staged => {
-                let index = self.repo.git2().index().ok()?;
-                let entry = index.get_path(std::path::Path::new(path), 0)?;
-                self.repo.read_blob(entry.id).ok()?
-            }
-            Target::Range { spec } => {
-                let tip = self.repo.resolve_range(spec).ok()?.tip;
-                let tree = self.repo.git2().find_commit(tip).ok()?.tree().ok()?;
-                let entry = tree.get_path(std::path::Path::new(path)).ok()?;
-                self.repo.read_blob(entry.id()).ok()?
-            }
-        };
-        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }

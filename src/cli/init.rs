@@ -1,4 +1,4 @@
-//! `gatehouse init`: write a commented `.gatehouse/config.toml`.
+//! `gatehouse init`: write a commented `.gatehouse/config.toml` and install the hooks.
 
 use anyhow::{Context, bail};
 
@@ -21,12 +21,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let path = workdir.join(CONFIG_PATH);
     if path.exists() && !args.force {
         eprintln!("{CONFIG_PATH} already exists; leaving it as it is (use --force to overwrite)");
-        return Ok(ExitStatus::Success);
+    } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, INIT_TEMPLATE)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {CONFIG_PATH}");
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&path, INIT_TEMPLATE).with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("wrote {CONFIG_PATH}");
-    Ok(ExitStatus::Success)
+    super::install::install_hooks(&repo, false, false)
 }

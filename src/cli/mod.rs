@@ -1,7 +1,10 @@
 //! The command line: the [`Cli`] definition and dispatch to one module per subcommand.
 
+mod approve;
 mod check;
+mod hook;
 mod init;
+mod install;
 mod rules;
 
 use clap::{Parser, Subcommand};
@@ -22,8 +25,16 @@ pub enum Command {
     Check(check::Args),
     /// The active rules and what each means.
     Rules(rules::Args),
-    /// Write a commented .gatehouse/config.toml.
+    /// Write a commented .gatehouse/config.toml and install the hooks.
     Init(init::Args),
+    /// Install the hook shims (pre-push, pre-merge-commit, pre-commit, post-merge).
+    Install(install::Args),
+    /// Remove gatehouse's hook shims, restoring hooks they had kept.
+    Uninstall(install::UninstallArgs),
+    /// Record an approval of the review findings a push of REV brings.
+    Approve(approve::Args),
+    /// The entry point the hook shims call.
+    Hook(hook::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -32,11 +43,43 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Install(args) => install::run(&args),
+        Command::Uninstall(args) => install::uninstall(&args),
+        Command::Approve(args) => approve::run(&args),
+        Command::Hook(args) => hook::run(&args),
     }
 }
 
 /// The environment variables gatehouse reads, read in this one place.
-pub(crate) mod env {
+pub mod env {
+    use crate::git::{Identity, Repo};
+
+    /// `GATEHOUSE_SKIP=1` skips a client hook (recorded).
+    pub fn skip() -> bool {
+        std::env::var_os("GATEHOUSE_SKIP").is_some_and(|v| !v.is_empty() && v != "0")
+    }
+
+    /// The user's git identity, as git's committer ident: `GIT_COMMITTER_NAME`/`EMAIL`, else
+    /// `user.name`/`user.email`.
+    pub fn identity(repo: &Repo) -> anyhow::Result<Identity> {
+        let config = repo.git2().config()?;
+        let pick = |env: &str, key: &str| {
+            std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| config.get_string(key).ok())
+        };
+        match (
+            pick("GIT_COMMITTER_NAME", "user.name"),
+            pick("GIT_COMMITTER_EMAIL", "user.email"),
+        ) {
+            (Some(name), Some(email)) => Ok(Identity { name, email }),
+            _ => anyhow::bail!(
+                "no git identity: set user.name and user.email (git config --global user.name …)"
+            ),
+        }
+    }
+
     /// `NO_COLOR` set to anything non-empty turns colour off (<https://no-color.org>).
     pub fn no_color() -> bool {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())

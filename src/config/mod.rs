@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 pub use error::ConfigError;
 pub use repo::{LoadError, load_for};
 use schema::{ConfigFile, PackFile, RawRule, RawSensitive};
-pub use schema::{Level, Scope};
+pub use schema::{Level, PreCommit, Scope};
 use toml::Spanned;
 
 use crate::checks;
@@ -20,6 +20,10 @@ use crate::pathmatch::PatternSet;
 pub const CONFIG_PATH: &str = ".gatehouse/config.toml";
 /// The directory of the repository's own rule packs.
 pub const RULES_DIR: &str = ".gatehouse/rules";
+/// Branches whose deletion needs review unless `protected` says otherwise.
+pub const DEFAULT_PROTECTED: &[&str] = &["main", "master", "release/*"];
+/// The notes ref that holds approvals.
+pub const NOTES_REF: &str = "refs/notes/gatehouse";
 /// Files larger than this are skipped unless `max_file_size` says otherwise.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
 
@@ -50,6 +54,13 @@ pub struct ConfigText {
 pub struct Settings {
     pub scope: Option<Scope>,
     pub max_file_size: u64,
+    /// Branch names whose deletion needs review, as written.
+    pub protected: Vec<String>,
+    /// The same, compiled: anchored patterns matched against the branch name.
+    pub protected_set: PatternSet,
+    /// The level of pushing a commit an agent made (trailer `Gatehouse-Task:`).
+    pub agent_commits: Level,
+    pub pre_commit: PreCommit,
     pub rules: BTreeMap<&'static str, RuleSettings>,
     pub sensitive: Vec<SensitiveRule>,
 }
@@ -114,6 +125,9 @@ fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Co
 struct Layers {
     scope: Option<Scope>,
     max_file_size: Option<u64>,
+    protected: Option<(Vec<String>, PatternSet)>,
+    agent_commits: Option<Level>,
+    pre_commit: Option<PreCommit>,
     rules: BTreeMap<&'static str, PartialRule>,
     sensitive: Vec<PartialSensitive>,
 }
@@ -158,6 +172,13 @@ impl Layers {
         }
         if let Some(size) = config.max_file_size {
             self.max_file_size = Some(size);
+        }
+        if let Some(protected) = config.protected {
+            self.protected = Some(compile_protected(file, text, &protected)?);
+        }
+        self.agent_commits = config.agent_commits.or(self.agent_commits);
+        if let Some(pre_commit) = config.hooks.and_then(|h| h.pre_commit) {
+            self.pre_commit = Some(pre_commit);
         }
         self.add_pack(
             file,
@@ -279,13 +300,48 @@ impl Layers {
                 reason: s.reason,
             });
         }
+        let (protected, protected_set) = match self.protected {
+            Some(protected) => protected,
+            None => {
+                let names: Vec<String> =
+                    DEFAULT_PROTECTED.iter().map(ToString::to_string).collect();
+                let set = PatternSet::new(names.iter().map(|n| format!("/{n}")))
+                    .map_err(|e| ConfigError::new("<built-in>", "", None, e.message))?;
+                (names, set)
+            }
+        };
         Ok(Settings {
             scope: self.scope,
             max_file_size: self.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            protected,
+            protected_set,
+            agent_commits: self.agent_commits.unwrap_or(Level::Review),
+            pre_commit: self.pre_commit.unwrap_or(PreCommit::Merge),
             rules,
             sensitive,
         })
     }
+}
+
+/// Branch names are matched whole: each pattern is anchored at the start of the name.
+fn compile_protected(
+    file: &str,
+    text: &str,
+    patterns: &[Spanned<String>],
+) -> Result<(Vec<String>, PatternSet), ConfigError> {
+    let anchored: Vec<Spanned<String>> = patterns
+        .iter()
+        .map(|p| {
+            let name = p.get_ref();
+            let anchored = match name.strip_prefix('!') {
+                Some(rest) => format!("!/{}", rest.trim_start_matches('/')),
+                None => format!("/{}", name.trim_start_matches('/')),
+            };
+            Spanned::new(p.span(), anchored)
+        })
+        .collect();
+    let set = compile(file, text, &anchored)?;
+    Ok((patterns.iter().map(|p| p.get_ref().clone()).collect(), set))
 }
 
 fn compile(

@@ -55,10 +55,31 @@ pub enum Scope {
 pub(super) struct ConfigFile {
     pub scope: Option<Scope>,
     pub max_file_size: Option<u64>,
+    pub protected: Option<Vec<Spanned<String>>>,
+    pub agent_commits: Option<Level>,
+    pub hooks: Option<HooksConfig>,
     #[serde(default)]
     pub rules: BTreeMap<Spanned<String>, RawRule>,
     #[serde(default)]
     pub sensitive: Vec<Spanned<RawSensitive>>,
+}
+
+/// `[hooks]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HooksConfig {
+    pub pre_commit: Option<PreCommit>,
+}
+
+/// What the pre-commit hook checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PreCommit {
+    /// Only while a merge is being concluded (`MERGE_HEAD` exists): a refused merge cannot be
+    /// finished with a plain `git commit`.
+    Merge,
+    /// Every commit's staged changes, and merges as above.
+    Always,
 }
 
 /// A rule pack: built-in `rules/*.toml` or `.gatehouse/rules/*.toml`.

@@ -17,6 +17,8 @@ pub enum Target {
     Staged,
     /// The changes of `A..B`, evaluated at B.
     Range { spec: String },
+    /// The changes from commit `base` (none: the empty tree) to commit `tip`, evaluated at tip.
+    Commits { base: Option<Oid>, tip: Oid },
 }
 
 /// One file to check.
@@ -61,9 +63,19 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
     match target {
         Target::Range { spec } => {
             let range = repo.resolve_range(spec)?;
-            let base = repo.commit_tree(range.base)?;
-            let tip = repo.commit_tree(range.tip)?;
-            let changes = repo.diff_trees(Some(base), tip, lines)?;
+            select(
+                repo,
+                &Target::Commits {
+                    base: Some(range.base),
+                    tip: range.tip,
+                },
+                scope,
+            )
+        }
+        Target::Commits { base, tip } => {
+            let base = base.map(|b| repo.commit_tree(b)).transpose()?;
+            let tip = repo.commit_tree(*tip)?;
+            let changes = repo.diff_trees(base, tip, lines)?;
             let jobs = if scope == Scope::All {
                 repo.tree_files(tip)?
                     .into_iter()

@@ -431,3 +431,33 @@ fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Findi
         })
         .collect()
 }
+
+/// File text for the human report, from where the check read it.
+pub struct Sources<'a> {
+    pub repo: &'a Repo,
+    pub target: &'a Target,
+}
+
+impl crate::output::SourceLines for Sources<'_> {
+    fn text(&mut self, path: &str) -> Option<String> {
+        let bytes = match self.target {
+            Target::Worktree { .. } => std::fs::read(self.repo.workdir()?.join(path)).ok()?,
+            Target::Staged => {
+                let index = self.repo.git2().index().ok()?;
+                let entry = index.get_path(std::path::Path::new(path), 0)?;
+                self.repo.read_blob(entry.id).ok()?
+            }
+            Target::Range { .. } | Target::Commits { .. } => {
+                let tip = match self.target {
+                    Target::Commits { tip, .. } => *tip,
+                    Target::Range { spec } => self.repo.resolve_range(spec).ok()?.tip,
+                    _ => return None,
+                };
+                let tree = self.repo.git2().find_commit(tip).ok()?.tree().ok()?;
+                let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+                self.repo.read_blob(entry.id()).ok()?
+            }
+        };
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}

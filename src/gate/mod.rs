@@ -1,4 +1,9 @@
-//! From findings to a verdict: what a push, merge or check is allowed to do.
+//! From findings to a verdict: what a push, merge or check is allowed to do, with the approvals
+//! that let review findings through and the hook entry points.
+
+pub mod approvals;
+pub mod hooks;
+pub mod push;
 
 use serde::Serialize;
 

@@ -2,12 +2,14 @@
 //! cannot read), ranges, tree and index listings, blobs, and diffs with changed lines.
 
 mod diff;
+mod history;
 
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository};
 
 pub use diff::{Change, ChangeStatus, LineSet};
+pub use history::{Identity, Known, NotesAt, parse_trailers};
 
 /// Errors of the git layer; each names what it was doing.
 #[derive(Debug, thiserror::Error)]

@@ -26,21 +26,16 @@ impl Human {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+    /// Colour when stderr is a terminal and `NO_COLOR` is not set (hooks report on stderr).
+    pub fn for_stderr() -> Human {
+        use std::io::IsTerminal;
+        Human {
+            color: !crate::cli::env::no_color() && std::io::stderr().is_terminal(),
         }
     }
 
-    /// Renders every finding and the summary line.
-    pub fn render(
-        &self,
-        findings: &[Finding],
-        stats: &Stats,
-        sources: &mut dyn SourceLines,
-    ) -> String {
+    /// Renders the findings without a summary line.
+    pub fn render_findings(&self, findings: &[Finding], sources: &mut dyn SourceLines) -> String {
         let mut out = String::new();
         let mut current: Option<(&str, Option<String>)> = None;
         for finding in findings {
@@ -58,6 +53,25 @@ impl Human {
             let text = current.as_ref().and_then(|(_, t)| t.as_deref());
             self.finding(&mut out, finding, text);
         }
+        out
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Renders every finding and the summary line.
+    pub fn render(
+        &self,
+        findings: &[Finding],
+        stats: &Stats,
+        sources: &mut dyn SourceLines,
+    ) -> String {
+        let mut out = self.render_findings(findings, sources);
         out.push_str(&self.summary(findings, stats));
         out
     }

@@ -1,0 +1,65 @@
+//! `gatehouse hook NAME [ARGS…]`: the entry point the hook shims call.
+
+use std::io::IsTerminal;
+
+use anyhow::bail;
+
+use crate::ExitStatus;
+use crate::config;
+use crate::gate::hooks;
+use crate::git::Repo;
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The hook: pre-push, pre-merge-commit, pre-commit, post-merge, pre-receive.
+    name: String,
+    /// What git passed to the hook.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    let name = args.name.as_str();
+    if !matches!(
+        name,
+        "pre-push" | "pre-merge-commit" | "pre-commit" | "post-merge" | "pre-receive"
+    ) {
+        bail!(
+            "unknown hook `{name}`: expected pre-push, pre-merge-commit, pre-commit, post-merge or pre-receive"
+        );
+    }
+    // Only ref-update hooks read stdin; a terminal on stdin means no ref lines at all.
+    let reads_stdin = matches!(name, "pre-push" | "pre-receive");
+    let lines = if reads_stdin && !std::io::stdin().is_terminal() {
+        hooks::read_lines(std::io::stdin().lock())
+    } else {
+        Vec::new()
+    };
+    let repo = Repo::open_from_env()?;
+    // The server's gate cannot be skipped; a client's can, and the skip is recorded.
+    if super::env::skip() && name != "pre-receive" {
+        return skip(&repo, name, &args.args, &lines);
+    }
+    let settings = config::load_for(&repo)?;
+    match name {
+        "pre-push" => {
+            let remote = args.args.first().map_or("", String::as_str);
+            Ok(hooks::pre_push(&repo, &settings, remote, &lines))
+        }
+        "pre-receive" => Ok(hooks::pre_receive(&repo, &settings, &lines)),
+        "post-merge" => hooks::post_merge(&repo, &settings),
+        _ => hooks::merge_gate(&repo, &settings, name),
+    }
+}
+
+fn skip(repo: &Repo, name: &str, args: &[String], lines: &[String]) -> anyhow::Result<ExitStatus> {
+    let who = super::env::identity(repo).map_or_else(|_| "unknown".to_string(), |i| i.to_string());
+    let detail = serde_json::json!({ "args": args, "refs": lines }).to_string();
+    eprintln!(
+        "gatehouse: GATEHOUSE_SKIP is set: the {name} gate is skipped, and this is recorded ({who})"
+    );
+    let store = Store::open(&repo.state_dir())?;
+    store.record_bypass(&who, name, &detail)?;
+    Ok(ExitStatus::Success)
+}

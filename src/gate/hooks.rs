@@ -1,0 +1,291 @@
+//! The hook entry points: pre-push, pre-receive, pre-merge-commit, pre-commit (while a merge is
+//! being concluded) and post-merge. Each prints a short human report to stderr and returns the
+//! exit status git acts on.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use git2::Oid;
+
+use super::push::{self, Gated, RefUpdate};
+use super::{Verdict, approvals};
+use crate::ExitStatus;
+use crate::checks::Finding;
+use crate::config::{Level, NOTES_REF, PreCommit, Scope, Settings};
+use crate::engine::{self, Request, Target};
+use crate::git::{Known, NotesAt, Repo};
+use crate::output::Human;
+
+/// Reads the ref lines a hook gets on stdin; a hook run without stdin gets none.
+pub fn read_lines(input: impl BufRead) -> Vec<String> {
+    input
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+/// pre-push: gates every ref line; the commits are those no ref of `remote` has.
+pub fn pre_push(repo: &Repo, settings: &Settings, remote: &str, lines: &[String]) -> ExitStatus {
+    let known = if repo.is_remote(remote) {
+        Known::Remote(remote.to_string())
+    } else {
+        Known::AllRemotes
+    };
+    let mut results = Vec::new();
+    for line in lines {
+        let Some(update) = RefUpdate::parse_pre_push(line) else {
+            eprintln!("gatehouse: cannot read the pre-push line {line:?}; refusing the push");
+            return ExitStatus::Blocked;
+        };
+        // Notes (approvals among them) carry no code to gate.
+        if update.remote_ref.starts_with("refs/notes/") {
+            continue;
+        }
+        results.push(push::gate_update(
+            repo,
+            settings,
+            update,
+            &known,
+            NotesAt::Ref(NOTES_REF),
+        ));
+    }
+    report_refs(repo, &format!("push to {remote}"), &results)
+}
+
+/// pre-receive on a shared bare repository: the same gate, against every ref the server has,
+/// with approvals from the notes ref as the same push updates it.
+pub fn pre_receive(repo: &Repo, settings: &Settings, lines: &[String]) -> ExitStatus {
+    let mut updates = Vec::new();
+    for line in lines {
+        let Some(update) = RefUpdate::parse_pre_receive(line) else {
+            eprintln!("gatehouse: cannot read the pre-receive line {line:?}; refusing the push");
+            return ExitStatus::Blocked;
+        };
+        updates.push(update);
+    }
+    let notes_update = updates
+        .iter()
+        .find(|u| u.remote_ref == NOTES_REF && !u.is_deletion())
+        .map(|u| u.local);
+    let notes = notes_update.map_or(NotesAt::Ref(NOTES_REF), NotesAt::Commit);
+    let results: Vec<Gated> = updates
+        .into_iter()
+        .filter(|u| !u.remote_ref.starts_with("refs/notes/"))
+        .map(|u| push::gate_update(repo, settings, u, &Known::AllRefs, notes))
+        .collect();
+    report_refs(repo, "push", &results)
+}
+
+fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
+    let human = Human::for_stderr();
+    let mut worst = Verdict::Pass;
+    for gated in results {
+        let name = &gated.update.remote_ref;
+        if let Some(error) = &gated.error {
+            eprintln!(
+                "gatehouse: {name}: cannot compute what this {what} brings: {error}\ngatehouse: {name}: BLOCKED"
+            );
+            worst = Verdict::Block;
+            continue;
+        }
+        if gated.update.is_deletion() {
+            eprintln!("gatehouse: {name}: deletion (nothing to check)");
+        } else if gated.commits == 0 {
+            eprintln!("gatehouse: {name}: no new commits");
+        } else {
+            let base = gated.base.map_or("the empty tree".to_string(), |b| {
+                b.to_string()[..12].to_string()
+            });
+            eprintln!(
+                "gatehouse: {name}: {} new commit{}, {} file{} changed since {base}",
+                gated.commits,
+                if gated.commits == 1 { "" } else { "s" },
+                gated.files_checked,
+                if gated.files_checked == 1 { "" } else { "s" },
+            );
+        }
+        let tip = gated.update.local;
+        let target = Target::Commits {
+            base: gated.base,
+            tip,
+        };
+        let mut sources = engine::Sources {
+            repo,
+            target: &target,
+        };
+        eprint!("{}", human.render_findings(&gated.findings, &mut sources));
+        if !gated.approved.is_empty() {
+            eprintln!(
+                "gatehouse: {name}: {} review finding(s) covered by approvals",
+                gated.approved.len()
+            );
+        }
+        let verdict = gated.verdict();
+        eprintln!(
+            "gatehouse: {name}: {}",
+            verdict_line(verdict, &gated.findings, tip)
+        );
+        worst = worst.max(verdict);
+    }
+    worst.exit_status()
+}
+
+fn verdict_line(verdict: Verdict, findings: &[Finding], tip: Oid) -> String {
+    let short = if tip.is_zero() {
+        String::new()
+    } else {
+        tip.to_string()[..12].to_string()
+    };
+    match verdict {
+        Verdict::Pass => "passed".into(),
+        Verdict::Warn => format!("passed with {} warning(s)", findings.len()),
+        Verdict::Block => "BLOCKED: fix the findings above (or suppress one with a `gatehouse: ignore[rule]` comment)".into(),
+        Verdict::Review => {
+            let owners: Vec<&String> = findings.iter().flat_map(|f| &f.owners).collect();
+            let who = if owners.is_empty() { String::new() } else { format!(" (by one of: {})", join(&owners)) };
+            format!("HELD FOR REVIEW: after a human has reviewed it, run `gatehouse approve {short}`{who} and push again")
+        }
+    }
+}
+
+fn join(owners: &[&String]) -> String {
+    let mut unique: Vec<&str> = owners.iter().map(|s| s.as_str()).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    unique.join(", ")
+}
+
+/// pre-merge-commit, and pre-commit while `MERGE_HEAD` exists: gates what the merge brings into
+/// the current branch (the index against HEAD); approvals sit on the merged commit.
+pub fn merge_gate(repo: &Repo, settings: &Settings, hook: &str) -> anyhow::Result<ExitStatus> {
+    let merge_heads = read_merge_heads(repo.git_dir());
+    if merge_heads.is_empty() {
+        if hook == "pre-commit" && settings.pre_commit == PreCommit::Always {
+            return staged_gate(repo, settings, &[]);
+        }
+        return Ok(ExitStatus::Success);
+    }
+    staged_gate(repo, settings, &merge_heads)
+}
+
+fn staged_gate(
+    repo: &Repo,
+    settings: &Settings,
+    merge_heads: &[Oid],
+) -> anyhow::Result<ExitStatus> {
+    let request = Request {
+        target: Target::Staged,
+        scope: settings.scope.unwrap_or(Scope::ChangedLines),
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
+    };
+    let report = engine::run(repo, settings, &request)?;
+    let mut findings = report.findings;
+    let head = repo.git2().head().ok().and_then(|h| h.target());
+    for merged in merge_heads {
+        let known: Vec<Oid> = head.into_iter().collect();
+        for commit in new_commits_since(repo, *merged, &known)? {
+            findings.extend(push::agent_commit_finding(repo, settings, commit)?);
+        }
+    }
+    let mut approvals = Vec::new();
+    for merged in merge_heads {
+        approvals.extend(approvals::load(repo, NotesAt::Ref(NOTES_REF), *merged)?);
+    }
+    let (approved, findings): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| f.level == Level::Review && approvals.iter().any(|a| a.covers(f)));
+    let mut sources = engine::Sources {
+        repo,
+        target: &Target::Staged,
+    };
+    let what = if merge_heads.is_empty() {
+        "commit"
+    } else {
+        "merge"
+    };
+    eprintln!(
+        "gatehouse: {what}: {} file(s) changed",
+        report.stats.files_checked
+    );
+    eprint!(
+        "{}",
+        Human::for_stderr().render_findings(&findings, &mut sources)
+    );
+    if !approved.is_empty() {
+        eprintln!(
+            "gatehouse: {what}: {} review finding(s) covered by approvals",
+            approved.len()
+        );
+    }
+    let verdict = Verdict::of(&findings);
+    let tip = merge_heads.first().copied().unwrap_or(Oid::ZERO_SHA1);
+    eprintln!(
+        "gatehouse: {what}: {}",
+        verdict_line(verdict, &findings, tip)
+    );
+    Ok(verdict.exit_status())
+}
+
+fn new_commits_since(repo: &Repo, tip: Oid, known: &[Oid]) -> anyhow::Result<Vec<Oid>> {
+    let mut walk = repo.git2().revwalk()?;
+    walk.push(tip)?;
+    for k in known {
+        walk.hide(*k)?;
+    }
+    Ok(walk.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The commits being merged, from `MERGE_HEAD` (several for an octopus merge).
+fn read_merge_heads(git_dir: &Path) -> Vec<Oid> {
+    std::fs::read_to_string(git_dir.join("MERGE_HEAD"))
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| Oid::from_str(l.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// post-merge: a fast-forward merge has no pre-merge hook, so report what it brought. It cannot
+/// block; the pre-push gate catches the findings.
+pub fn post_merge(repo: &Repo, settings: &Settings) -> anyhow::Result<ExitStatus> {
+    let orig = std::fs::read_to_string(repo.git_dir().join("ORIG_HEAD"))
+        .ok()
+        .and_then(|t| Oid::from_str(t.trim()).ok());
+    let head = repo.git2().head().ok().and_then(|h| h.target());
+    let (Some(orig), Some(head)) = (orig, head) else {
+        return Ok(ExitStatus::Success);
+    };
+    if orig == head {
+        return Ok(ExitStatus::Success);
+    }
+    let target = Target::Commits {
+        base: Some(orig),
+        tip: head,
+    };
+    let request = Request {
+        target: target.clone(),
+        scope: settings.scope.unwrap_or(Scope::ChangedLines),
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
+    };
+    let report = engine::run(repo, settings, &request)?;
+    if !report.findings.is_empty() {
+        let mut sources = engine::Sources {
+            repo,
+            target: &target,
+        };
+        eprintln!(
+            "gatehouse: this merge brought findings (a fast-forward cannot be refused; pushing it will be gated):"
+        );
+        eprint!(
+            "{}",
+            Human::for_stderr().render_findings(&report.findings, &mut sources)
+        );
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,239 @@
+//! Gating ref updates, as pre-push and pre-receive see them: which commits an update brings,
+//! the findings on the lines they introduce (evaluated at the pushed tip), agent commits,
+//! protected-branch deletions, and the approvals that cover review findings.
+
+use git2::Oid;
+
+use super::{Verdict, approvals};
+use crate::checks::Finding;
+use crate::config::{Level, Scope, Settings};
+use crate::engine::{self, Request, Target};
+use crate::git::{Known, NotesAt, Repo};
+
+/// A gate policy finding that is not a check: pushing an agent's commit.
+pub const AGENT_COMMIT: &str = "agent-commit";
+/// A gate policy finding that is not a check: deleting a protected branch.
+pub const PROTECTED_REF: &str = "protected-ref";
+
+/// One ref update: `<local ref> <local sha> <remote ref> <remote sha>` as pre-push reads it.
+#[derive(Debug, Clone)]
+pub struct RefUpdate {
+    pub local_ref: String,
+    pub local: Oid,
+    pub remote_ref: String,
+    pub remote: Oid,
+}
+
+impl RefUpdate {
+    /// Parses a pre-push stdin line.
+    pub fn parse_pre_push(line: &str) -> Option<RefUpdate> {
+        let mut words = line.split_whitespace();
+        let local_ref = words.next()?.to_string();
+        let local = Oid::from_str(words.next()?).ok()?;
+        let remote_ref = words.next()?.to_string();
+        let remote = Oid::from_str(words.next()?).ok()?;
+        Some(RefUpdate {
+            local_ref,
+            local,
+            remote_ref,
+            remote,
+        })
+    }
+
+    /// Parses a pre-receive stdin line: `<old> <new> <ref>`.
+    pub fn parse_pre_receive(line: &str) -> Option<RefUpdate> {
+        let mut words = line.split_whitespace();
+        let remote = Oid::from_str(words.next()?).ok()?;
+        let local = Oid::from_str(words.next()?).ok()?;
+        let name = words.next()?.to_string();
+        Some(RefUpdate {
+            local_ref: name.clone(),
+            local,
+            remote_ref: name,
+            remote,
+        })
+    }
+
+    pub fn is_deletion(&self) -> bool {
+        self.local.is_zero()
+    }
+}
+
+/// What the gate found for one ref update.
+#[derive(Debug)]
+pub struct Gated {
+    pub update: RefUpdate,
+    /// How many commits the update brings.
+    pub commits: usize,
+    /// Where their changes start (`None` with commits: a root, everything is new).
+    pub base: Option<Oid>,
+    pub files_checked: usize,
+    /// Findings that count against the update.
+    pub findings: Vec<Finding>,
+    /// Review findings an approval covers.
+    pub approved: Vec<Finding>,
+    /// Why the update could not be evaluated (it is then blocked).
+    pub error: Option<String>,
+}
+
+impl Gated {
+    pub fn verdict(&self) -> Verdict {
+        if self.error.is_some() {
+            Verdict::Block
+        } else {
+            Verdict::of(&self.findings)
+        }
+    }
+}
+
+/// The findings a push of `tip` brings, before approvals: returns (commits, base, files, findings).
+pub fn evaluate(
+    repo: &Repo,
+    settings: &Settings,
+    tip: Oid,
+    known: &Known,
+) -> anyhow::Result<(usize, Option<Oid>, usize, Vec<Finding>)> {
+    let commits = repo.new_commits(tip, known)?;
+    if commits.is_empty() {
+        return Ok((0, None, 0, Vec::new()));
+    }
+    let base = repo.first_parent_base(tip, &commits)?;
+    let request = Request {
+        target: Target::Commits { base, tip },
+        scope: settings.scope.unwrap_or(Scope::ChangedLines),
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
+    };
+    let report = engine::run(repo, settings, &request)?;
+    let mut findings = report.findings;
+    if settings.agent_commits != Level::Off {
+        for commit in &commits {
+            findings.extend(agent_commit_finding(repo, settings, *commit)?);
+        }
+    }
+    Ok((commits.len(), base, report.stats.files_checked, findings))
+}
+
+pub(crate) fn agent_commit_finding(
+    repo: &Repo,
+    settings: &Settings,
+    commit: Oid,
+) -> anyhow::Result<Option<Finding>> {
+    let trailers = repo.trailers(commit)?;
+    let value = |key: &str| {
+        trailers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+    };
+    let Some(task) = value("Gatehouse-Task") else {
+        return Ok(None);
+    };
+    let run = value("Gatehouse-Run").unwrap_or_else(|| "?".into());
+    let short = &commit.to_string()[..12];
+    Ok(Some(Finding {
+        rule: AGENT_COMMIT,
+        code: "unapproved".into(),
+        level: settings.agent_commits,
+        path: commit.to_string(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        message: format!("commit {short} was made by an agent (task {task}, run {run})"),
+        symbol: Some(task),
+        help: Some(
+            "review it, then `gatehouse approve` the pushed tip (or `gatehouse review accept`)"
+                .into(),
+        ),
+        owners: Vec::new(),
+    }))
+}
+
+/// Gates one ref update.
+pub fn gate_update(
+    repo: &Repo,
+    settings: &Settings,
+    update: RefUpdate,
+    known: &Known,
+    notes: NotesAt<'_>,
+) -> Gated {
+    let mut gated = Gated {
+        update,
+        commits: 0,
+        base: None,
+        files_checked: 0,
+        findings: Vec::new(),
+        approved: Vec::new(),
+        error: None,
+    };
+    let result = if gated.update.is_deletion() {
+        Ok(deletion_finding(settings, &gated.update)
+            .into_iter()
+            .collect())
+    } else {
+        evaluate(repo, settings, gated.update.local, known).map(
+            |(commits, base, files, findings)| {
+                gated.commits = commits;
+                gated.base = base;
+                gated.files_checked = files;
+                findings
+            },
+        )
+    };
+    let findings = match result {
+        Ok(findings) => findings,
+        Err(e) => {
+            gated.error = Some(format!("{e:#}"));
+            return gated;
+        }
+    };
+    // A deletion's approval sits on the commit the remote ref pointed at.
+    let approved_on = if gated.update.is_deletion() {
+        gated.update.remote
+    } else {
+        gated.update.local
+    };
+    let approvals = match approvals::load(repo, notes, approved_on) {
+        Ok(approvals) => approvals,
+        Err(e) => {
+            gated.error = Some(format!("reading approvals: {e}"));
+            return gated;
+        }
+    };
+    for finding in findings {
+        let covered =
+            finding.level == Level::Review && approvals.iter().any(|a| a.covers(&finding));
+        if covered {
+            gated.approved.push(finding)
+        } else {
+            gated.findings.push(finding)
+        }
+    }
+    gated
+}
+
+fn deletion_finding(settings: &Settings, update: &RefUpdate) -> Option<Finding> {
+    let branch = update.remote_ref.strip_prefix("refs/heads/")?;
+    if !settings.protected_set.is_match(branch) {
+        return None;
+    }
+    Some(Finding {
+        rule: PROTECTED_REF,
+        code: "deleted".into(),
+        level: Level::Review,
+        path: update.remote_ref.clone(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        message: format!("deleting the protected branch `{branch}`"),
+        symbol: Some(branch.to_string()),
+        help: Some(format!(
+            "if this is intended, approve the deletion with `gatehouse approve --delete {} {}`",
+            update.remote_ref, update.remote
+        )),
+        owners: Vec::new(),
+    })
+}

@@ -1,0 +1,246 @@
+//! The SQLite state database `<git-common-dir>/gatehouse/state.db`, shared by the CLI, the
+//! hooks and the daemon: WAL mode, a busy timeout, and numbered migrations.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Errors of the state database; each names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state database {path} is at schema version {found}, newer than this gatehouse understands \
+         ({known}); upgrade gatehouse"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// An open state database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A recorded use of `GATEHOUSE_SKIP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bypass {
+    pub time: String,
+    pub who: String,
+    pub hook: String,
+    pub detail: String,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database in `state_dir`.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Create {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let path = state_dir.join("state.db");
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let known = migrations::ALL.len() as i64;
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.err())?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        for (index, sql) in migrations::ALL
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Records an event (`kind`, free-form JSON `detail`).
+    pub fn record_event(&self, kind: &str, detail: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO events (time, kind, detail) VALUES (?1, ?2, ?3)",
+                params![now(), kind, detail],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Records a skipped hook: who, which hook, and what it would have checked.
+    pub fn record_bypass(&self, who: &str, hook: &str, detail: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO bypasses (time, who, hook, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![now(), who, hook, detail],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The bypass records, oldest first.
+    pub fn bypasses(&self) -> Result<Vec<Bypass>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT time, who, hook, detail FROM bypasses ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Bypass {
+                    time: r.get(0)?,
+                    who: r.get(1)?,
+                    hook: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    /// The newest event of a kind, as (time, detail).
+    pub fn last_event(&self, kind: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT time, detail FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
+                params![kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+/// The current time as RFC 3339 UTC with seconds, e.g. `2026-11-24T04:36:51Z`.
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(i64::try_from(secs).unwrap_or(0))
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC (proleptic Gregorian calendar).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_494_611), "2026-11-24T04:30:11Z");
+    }
+
+    #[test]
+    fn records_bypasses_and_events_across_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .record_bypass("A <a@x>", "pre-push", "refs/heads/main")
+            .unwrap();
+        store.record_event("push", "{}").unwrap();
+        let again = Store::open(dir.path()).unwrap();
+        let bypasses = again.bypasses().unwrap();
+        assert_eq!(bypasses.len(), 1);
+        assert_eq!(
+            (bypasses[0].who.as_str(), bypasses[0].hook.as_str()),
+            ("A <a@x>", "pre-push")
+        );
+        assert_eq!(
+            again.last_event("push").unwrap().map(|e| e.1),
+            Some("{}".to_string())
+        );
+    }
+
+    #[test]
+    fn a_newer_or_corrupt_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("state.db")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("state.db"),
+            b"this is not a database, not at all........",
+        )
+        .unwrap();
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("state.db"), "{err}");
+    }
+}
