@@ -49,7 +49,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         "pre-receive" => Ok(hooks::pre_receive(&repo, &settings, &lines)),
         "post-merge" => hooks::post_merge(&repo, &settings),
-        _ => hooks::merge_gate(&repo, &settings, name),
+        _ => hooks::merge_gate(
+            &repo,
+            &settings,
+            name,
+            super::env::reflog_action().as_deref(),
+        ),
     }
 }
 

@@ -59,6 +59,11 @@ pub mod env {
         std::env::var_os("GATEHOUSE_SKIP").is_some_and(|v| !v.is_empty() && v != "0")
     }
 
+    /// `GIT_REFLOG_ACTION`, which git sets for hooks of a merge (`merge feature`, `pull`).
+    pub fn reflog_action() -> Option<String> {
+        std::env::var("GIT_REFLOG_ACTION").ok()
+    }
+
     /// The user's git identity, as git's committer ident: `GIT_COMMITTER_NAME`/`EMAIL`, else
     /// `user.name`/`user.email`.
     pub fn identity(repo: &Repo) -> anyhow::Result<Identity> {

@@ -8,7 +8,7 @@ mod schema;
 use std::collections::BTreeMap;
 
 pub use error::ConfigError;
-pub use repo::{LoadError, load_for};
+pub use repo::{LoadError, load_at, load_for};
 use schema::{ConfigFile, PackFile, RawRule, RawSensitive};
 pub use schema::{Level, PreCommit, Scope};
 use toml::Spanned;
@@ -52,6 +52,8 @@ pub struct ConfigText {
 /// The effective settings after layering.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// A digest of the configuration texts these settings came from.
+    pub digest: String,
     pub scope: Option<Scope>,
     pub max_file_size: u64,
     /// Branch names whose deletion needs review, as written.
@@ -108,7 +110,13 @@ pub fn load(packs: &[ConfigText], config: Option<&ConfigText>) -> Result<Setting
         let parsed: ConfigFile = parse(&config.file, &config.text)?;
         layers.add_config(&config.file, &config.text, parsed)?;
     }
-    layers.finish()
+    let mut settings = layers.finish()?;
+    let mut material = String::new();
+    for text in packs.iter().chain(config) {
+        material.push_str(&format!("{}\0{}\0", text.file, text.text));
+    }
+    settings.digest = crate::git::hash_blob(material.as_bytes()).to_string();
+    Ok(settings)
 }
 
 /// Loads only the built-in defaults (a repository without configuration).
@@ -311,6 +319,7 @@ impl Layers {
             }
         };
         Ok(Settings {
+            digest: String::new(),
             scope: self.scope,
             max_file_size: self.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
             protected,

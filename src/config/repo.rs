@@ -23,8 +23,17 @@ pub enum LoadError {
 pub fn load_for(repo: &Repo) -> Result<Settings, LoadError> {
     let (packs, config) = match repo.workdir() {
         Some(workdir) => from_workdir(workdir)?,
-        None => from_head(repo)?,
+        None => match repo.head_tree()? {
+            Some(tree) => from_tree(repo, tree)?,
+            None => (Vec::new(), None),
+        },
     };
+    Ok(super::load(&packs, config.as_ref())?)
+}
+
+/// Loads the settings as committed in `commit` (what a remote that has it enforces).
+pub fn load_at(repo: &Repo, commit: git2::Oid) -> Result<Settings, LoadError> {
+    let (packs, config) = from_tree(repo, repo.commit_tree(commit)?)?;
     Ok(super::load(&packs, config.as_ref())?)
 }
 
@@ -57,11 +66,8 @@ fn from_workdir(workdir: &std::path::Path) -> Result<Texts, LoadError> {
     Ok((packs, read(CONFIG_PATH)?))
 }
 
-fn from_head(repo: &Repo) -> Result<Texts, LoadError> {
-    let Some(tree) = repo.head_tree()? else {
-        return Ok((Vec::new(), None));
-    };
-    let files = repo.tree_files(tree)?;
+fn from_tree(repo: &Repo, tree: git2::Oid) -> Result<Texts, LoadError> {
+    let files = repo.config_files(tree)?;
     let mut packs = Vec::new();
     let mut config = None;
     for file in files {

@@ -158,20 +158,58 @@ fn join(owners: &[&String]) -> String {
 
 /// pre-merge-commit, and pre-commit while `MERGE_HEAD` exists: gates what the merge brings into
 /// the current branch (the index against HEAD); approvals sit on the merged commit.
-pub fn merge_gate(repo: &Repo, settings: &Settings, hook: &str) -> anyhow::Result<ExitStatus> {
-    let merge_heads = read_merge_heads(repo.git_dir());
-    if merge_heads.is_empty() {
-        if hook == "pre-commit" && settings.pre_commit == PreCommit::Always {
-            return staged_gate(repo, settings, &[]);
+/// `reflog_action` is git's `GIT_REFLOG_ACTION`: during pre-merge-commit git has not written
+/// `MERGE_HEAD` yet, and it names what is being merged (`merge feature`, `pull`).
+pub fn merge_gate(
+    repo: &Repo,
+    settings: &Settings,
+    hook: &str,
+    reflog_action: Option<&str>,
+) -> anyhow::Result<ExitStatus> {
+    let mut merge_heads = read_merge_heads(repo.git_dir());
+    if hook == "pre-merge-commit" {
+        if merge_heads.is_empty() {
+            merge_heads = merge_heads_from_action(repo, reflog_action.unwrap_or(""));
         }
-        return Ok(ExitStatus::Success);
+        return staged_gate(repo, settings, "merge", &merge_heads);
     }
-    staged_gate(repo, settings, &merge_heads)
+    if !merge_heads.is_empty() {
+        return staged_gate(repo, settings, "merge", &merge_heads);
+    }
+    if settings.pre_commit == PreCommit::Always {
+        return staged_gate(repo, settings, "commit", &[]);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The commits `git merge A B` or `git pull` is merging, from git's reflog action.
+fn merge_heads_from_action(repo: &Repo, action: &str) -> Vec<Oid> {
+    let mut words = action.split_whitespace();
+    match words.next() {
+        Some("merge") => words
+            .filter(|w| !w.starts_with('-'))
+            .filter_map(|w| repo.resolve_commit(w).ok())
+            .collect(),
+        Some("pull") => std::fs::read_to_string(repo.git_dir().join("FETCH_HEAD"))
+            .map(|text| {
+                text.lines()
+                    .filter(|l| !l.contains("not-for-merge"))
+                    .filter_map(|l| {
+                        l.split_whitespace()
+                            .next()
+                            .and_then(|id| Oid::from_str(id).ok())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 fn staged_gate(
     repo: &Repo,
     settings: &Settings,
+    what: &str,
     merge_heads: &[Oid],
 ) -> anyhow::Result<ExitStatus> {
     let request = Request {
@@ -200,11 +238,6 @@ fn staged_gate(
     let mut sources = engine::Sources {
         repo,
         target: &Target::Staged,
-    };
-    let what = if merge_heads.is_empty() {
-        "commit"
-    } else {
-        "merge"
     };
     eprintln!(
         "gatehouse: {what}: {} file(s) changed",

@@ -6,7 +6,7 @@ use git2::Oid;
 
 use super::{Verdict, approvals};
 use crate::checks::Finding;
-use crate::config::{Level, Scope, Settings};
+use crate::config::{self, Level, Scope, Settings};
 use crate::engine::{self, Request, Target};
 use crate::git::{Known, NotesAt, Repo};
 
@@ -93,26 +93,53 @@ pub fn evaluate(
     tip: Oid,
     known: &Known,
 ) -> anyhow::Result<(usize, Option<Oid>, usize, Vec<Finding>)> {
+    let Some(tip) = repo.peel_to_commit(tip)? else {
+        return Ok((0, None, 0, Vec::new()));
+    };
     let commits = repo.new_commits(tip, known)?;
     if commits.is_empty() {
         return Ok((0, None, 0, Vec::new()));
     }
     let base = repo.first_parent_base(tip, &commits)?;
-    let request = Request {
-        target: Target::Commits { base, tip },
-        scope: settings.scope.unwrap_or(Scope::ChangedLines),
-        rules: Vec::new(),
-        level_at_least: None,
-        use_cache: true,
-    };
-    let report = engine::run(repo, settings, &request)?;
+    let target = Target::Commits { base, tip };
+    let report = engine::run(repo, settings, &gate_request(settings, &target))?;
     let mut findings = report.findings;
+    // A change cannot loosen its own gate: the configuration the base had counts too, and for
+    // each finding the stricter level wins.
+    if let Some(base_settings) = base.and_then(|b| config::load_at(repo, b).ok()) {
+        if base_settings.digest != settings.digest {
+            let strict = engine::run(repo, &base_settings, &gate_request(&base_settings, &target))?;
+            merge_stricter(&mut findings, strict.findings);
+        }
+    }
     if settings.agent_commits != Level::Off {
         for commit in &commits {
             findings.extend(agent_commit_finding(repo, settings, *commit)?);
         }
     }
     Ok((commits.len(), base, report.stats.files_checked, findings))
+}
+
+fn gate_request(settings: &Settings, target: &Target) -> Request {
+    Request {
+        target: target.clone(),
+        scope: settings.scope.unwrap_or(Scope::ChangedLines),
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
+    }
+}
+
+/// Adds `other` to `findings`; a finding both have keeps the stricter level.
+fn merge_stricter(findings: &mut Vec<Finding>, other: Vec<Finding>) {
+    let key = |f: &Finding| (f.rule, f.code.clone(), f.path.clone(), f.line, f.column);
+    for finding in other {
+        match findings.iter_mut().find(|f| key(f) == key(&finding)) {
+            Some(existing) => existing.level = existing.level.max(finding.level),
+            None => findings.push(finding),
+        }
+    }
+    findings.retain(|f| f.level != Level::Off);
 }
 
 pub(crate) fn agent_commit_finding(

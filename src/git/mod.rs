@@ -247,6 +247,37 @@ impl Repo {
         Ok(files)
     }
 
+    /// The files under `.gatehouse/` of a tree (configuration), without walking the whole tree.
+    pub fn config_files(&self, tree: Oid) -> Result<Vec<TreeFile>> {
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .map_err(ctx(format!("reading tree {tree}")))?;
+        let Some(entry) = tree.get_name(".gatehouse") else {
+            return Ok(Vec::new());
+        };
+        if entry.kind() != Some(ObjectType::Tree) {
+            return Ok(Vec::new());
+        }
+        let sub = self.tree_files(entry.id())?;
+        Ok(sub
+            .into_iter()
+            .map(|f| TreeFile {
+                path: format!(".gatehouse/{}", f.path),
+                ..f
+            })
+            .collect())
+    }
+
+    /// The commit an object (a commit, or a tag of one) peels to; `None` for tags of trees or blobs.
+    pub fn peel_to_commit(&self, id: Oid) -> Result<Option<Oid>> {
+        let object = self
+            .repo
+            .find_object(id, None)
+            .map_err(ctx(format!("reading object {id}")))?;
+        Ok(object.peel_to_commit().ok().map(|c| c.id()))
+    }
+
     /// The index's files (conflicted paths once), and the index file's mtime for racy checks.
     pub fn index_files(&self) -> Result<(Vec<IndexFile>, Option<std::time::SystemTime>)> {
         let index = self.repo.index().map_err(ctx("reading the index"))?;

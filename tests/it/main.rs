@@ -3,4 +3,5 @@
 mod check;
 mod common;
 mod config;
+mod hooks;
 mod sensitive;
