@@ -25,7 +25,9 @@ pub struct PatternSet {
 /// A pattern that cannot be a line of a .gitignore file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternError {
+    /// The pattern as given.
     pub pattern: String,
+    /// Why it cannot be a pattern.
     pub message: String,
 }
 
@@ -43,6 +45,9 @@ impl std::error::Error for PatternError {}
 
 impl PatternSet {
     /// Compiles patterns, in order. Blank patterns and `#` comments are ignored like in a .gitignore file.
+    ///
+    /// # Errors
+    /// When a pattern contains a NUL byte or a line break, which no .gitignore line can hold.
     pub fn new<I, S>(patterns: I) -> Result<PatternSet, PatternError>
     where
         I: IntoIterator<Item = S>,
@@ -64,16 +69,19 @@ impl PatternSet {
     ///
     /// The path must be normalized (no empty, `.` or `..` components); a path containing a NUL
     /// byte never matches, as git cannot store one.
+    #[must_use]
     pub fn is_match(&self, path: &str) -> bool {
         self.deciding_pattern(path).is_some()
     }
 
     /// The original text of the pattern that decided a positive match (for messages), if any.
+    #[must_use]
     pub fn matching_pattern(&self, path: &str) -> Option<&str> {
         self.deciding_pattern(path).map(|p| p.original.as_str())
     }
 
     /// Whether the list holds no pattern at all (only blank lines and comments count as none).
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
@@ -89,10 +97,10 @@ impl PatternSet {
         let mut component_start = 0;
         for (slash, _) in path.iter().enumerate().filter(|&(_, &b)| b == b'/') {
             let dir = &path[..slash];
-            if let Some(p) = self.last_match(dir, component_start, true) {
-                if !p.negative {
-                    return Some(p);
-                }
+            if let Some(p) = self.last_match(dir, component_start, true)
+                && !p.negative
+            {
+                return Some(p);
             }
             component_start = slash + 1;
         }
@@ -119,10 +127,20 @@ struct Pattern {
     literal_len: usize,
     negative: bool,
     must_be_dir: bool,
-    /// No `/` inside: matched against the last path component, at any depth.
-    basename_only: bool,
-    /// `*` followed by a literal: a basename only has to end with `body[1..]`.
-    ends_with: bool,
+    strategy: Strategy,
+}
+
+/// How `body` is compared, settled once from the flags git derives when it parses a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    /// No `/` and no wildcard: the last path component must equal `body`, at any depth.
+    BasenameEquals,
+    /// No `/`, and `*` then a literal: the last component must end with `body[1..]`.
+    BasenameEndsWith,
+    /// No `/`: the last component must match `body` (git's `match_basename`).
+    BasenameGlob,
+    /// Has a `/`, so anchored at the root: the whole path must match (git's `match_pathname`).
+    Pathname,
 }
 
 impl Pattern {
@@ -160,14 +178,20 @@ impl Pattern {
             Some(rest) => (true, rest.as_bytes()),
             None => (false, text.as_bytes()),
         };
-        let basename_only = !body.contains(&b'/');
-        let ends_with =
-            body.first() == Some(&b'*') && !body[1..].iter().any(|&b| is_glob_special(b));
         let mut literal_len = body
             .iter()
             .position(|&b| is_glob_special(b))
             .unwrap_or(body.len());
-        if !basename_only && body.first() == Some(&b'/') {
+        let strategy = if body.contains(&b'/') {
+            Strategy::Pathname
+        } else if literal_len == body.len() {
+            Strategy::BasenameEquals
+        } else if body[0] == b'*' && !body[1..].iter().any(|&b| is_glob_special(b)) {
+            Strategy::BasenameEndsWith
+        } else {
+            Strategy::BasenameGlob
+        };
+        if strategy == Strategy::Pathname && body[0] == b'/' {
             body = &body[1..];
             literal_len -= 1;
         }
@@ -177,8 +201,7 @@ impl Pattern {
             literal_len,
             negative,
             must_be_dir,
-            basename_only,
-            ends_with,
+            strategy,
         }))
     }
 
@@ -186,21 +209,12 @@ impl Pattern {
         if self.must_be_dir && !is_dir {
             return false;
         }
-        if self.basename_only {
-            self.matches_basename(basename)
-        } else {
-            self.matches_pathname(path)
-        }
-    }
-
-    /// git's `match_basename`; the fast paths agree with wildmatch as a basename has no `/`.
-    fn matches_basename(&self, basename: &[u8]) -> bool {
-        if self.literal_len == self.body.len() {
-            basename == &*self.body
-        } else if self.ends_with {
-            basename.ends_with(&self.body[1..])
-        } else {
-            wildmatch(&self.body, basename, false)
+        // The basename fast paths agree with wildmatch, as a basename has no `/`.
+        match self.strategy {
+            Strategy::BasenameEquals => basename == &*self.body,
+            Strategy::BasenameEndsWith => basename.ends_with(&self.body[1..]),
+            Strategy::BasenameGlob => wildmatch(&self.body, basename, false),
+            Strategy::Pathname => self.matches_pathname(path),
         }
     }
 
@@ -232,9 +246,7 @@ fn trim_trailing_spaces(text: &str) -> &str {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b' ' => {
-                last_space = last_space.or(Some(i));
-            }
+            b' ' => last_space = last_space.or(Some(i)),
             b'\\' => {
                 i += 1;
                 if i == bytes.len() {
@@ -291,11 +303,8 @@ fn dowild(p: &[u8], text: &[u8], pathname: bool) -> Wild {
                     return Wild::NoMatch;
                 }
             }
-            b'?' => {
-                if pathname && t_ch == b'/' {
-                    return Wild::NoMatch;
-                }
-            }
+            b'?' if pathname && t_ch == b'/' => return Wild::NoMatch,
+            b'?' => {}
             b'*' => match star(p, pi, text, ti, pathname) {
                 Ok((next_p, next_t)) => (pi, ti) = (next_p, next_t),
                 Err(result) => return result,
@@ -304,11 +313,8 @@ fn dowild(p: &[u8], text: &[u8], pathname: bool) -> Wild {
                 Ok(close) => pi = close,
                 Err(result) => return result,
             },
-            _ => {
-                if t_ch != p_ch {
-                    return Wild::NoMatch;
-                }
-            }
+            _ if t_ch != p_ch => return Wild::NoMatch,
+            _ => {}
         }
         pi += 1;
         ti += 1;
@@ -494,7 +500,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    /// Cases from git's t3070-wildmatch.sh (the `wildmatch`, i.e. WM_PATHNAME, column).
+    /// Cases from git's t3070-wildmatch.sh (the `wildmatch` column, i.e. with `WM_PATHNAME`).
     const WILDMATCH_CASES: &[(&str, &str, bool)] = &[
         ("foo", "foo", true),
         ("bar", "foo", false),
