@@ -11,7 +11,7 @@ if [ -z "$gatehouse" ]; then
     echo "gatehouse: reinstall it (./install.sh), or remove this hook with 'gatehouse uninstall'." >&2
     exit @MISSING_EXIT@
 fi
-kept="$(dirname "$0")/@HOOK@.local"
+kept="${0%/*}/@HOOK@.local"
 if [ -x "$kept" ]; then
     if [ @STDIN@ = yes ]; then
         # Both hooks read the ref lines: keep stdin (and its final newline) for the second.
