@@ -74,6 +74,19 @@ impl PatternSet {
         self.deciding_pattern(path).is_some()
     }
 
+    /// Whether the whole name `path` is matched, without git's rule that a file below a matched
+    /// directory is matched too: for names that are not file paths, such as branch names.
+    #[must_use]
+    pub fn is_match_whole(&self, path: &str) -> bool {
+        let bytes = path.as_bytes();
+        if self.patterns.is_empty() || bytes.is_empty() || bytes.contains(&0) {
+            return false;
+        }
+        let basename_start = path.rfind('/').map_or(0, |i| i + 1);
+        self.last_match(bytes, basename_start, false)
+            .is_some_and(|p| !p.negative)
+    }
+
     /// The original text of the pattern that decided a positive match (for messages), if any.
     #[must_use]
     pub fn matching_pattern(&self, path: &str) -> Option<&str> {

@@ -243,7 +243,7 @@ pub fn gate_update(
 
 fn deletion_finding(settings: &Settings, update: &RefUpdate) -> Option<Finding> {
     let branch = update.remote_ref.strip_prefix("refs/heads/")?;
-    if !settings.protected_set.is_match(branch) {
+    if !settings.protected_set.is_match_whole(branch) {
         return None;
     }
     Some(Finding {
