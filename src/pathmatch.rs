@@ -158,17 +158,7 @@ enum Strategy {
 
 impl Pattern {
     fn parse(line: &str, first: bool) -> Result<Option<Pattern>, PatternError> {
-        if let Some(bad) = line.bytes().find(|&b| b == 0 || b == b'\n') {
-            let what = if bad == 0 {
-                "a NUL byte"
-            } else {
-                "a line break"
-            };
-            return Err(PatternError {
-                pattern: line.to_owned(),
-                message: format!("contains {what}; a pattern is one line of a .gitignore file"),
-            });
-        }
+        check_one_line(line)?;
         let mut text = if first {
             line.strip_prefix('\u{feff}').unwrap_or(line)
         } else {
@@ -250,6 +240,19 @@ impl Pattern {
         }
         wildmatch(&self.body[n..], &path[n..], true)
     }
+}
+
+/// Rejects what no line of a .gitignore file can hold; git itself never rejects a pattern.
+fn check_one_line(line: &str) -> Result<(), PatternError> {
+    let what = match line.bytes().find(|&b| b == 0 || b == b'\n') {
+        None => return Ok(()),
+        Some(0) => "a NUL byte",
+        Some(_) => "a line break",
+    };
+    Err(PatternError {
+        pattern: line.to_owned(),
+        message: format!("contains {what}; a pattern is one line of a .gitignore file"),
+    })
 }
 
 /// git's `trim_trailing_spaces`: only spaces, and a backslash protects the character after it.
