@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod gate;
 pub mod git;

@@ -12,7 +12,8 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The hook: pre-push, pre-merge-commit, pre-commit, post-merge, pre-receive.
+    /// The hook: pre-push, pre-merge-commit, pre-commit, post-merge, pre-receive, or a hint hook
+    /// (post-commit, post-rewrite, post-checkout).
     name: String,
     /// What git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -21,6 +22,10 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let name = args.name.as_str();
+    if matches!(name, "post-commit" | "post-rewrite" | "post-checkout") {
+        poke_daemon(name);
+        return Ok(ExitStatus::Success);
+    }
     if !matches!(
         name,
         "pre-push" | "pre-merge-commit" | "pre-commit" | "post-merge" | "pre-receive"
@@ -48,7 +53,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             Ok(hooks::pre_push(&repo, &settings, remote, &lines))
         }
         "pre-receive" => Ok(hooks::pre_receive(&repo, &settings, &lines)),
-        "post-merge" => hooks::post_merge(&repo, &settings),
+        "post-merge" => {
+            if settings.daemon.enabled {
+                poke_daemon(name);
+            }
+            hooks::post_merge(&repo, &settings)
+        }
         _ => hooks::merge_gate(
             &repo,
             &settings,
@@ -57,6 +67,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         ),
     }
 }
+
+/// Tells a running daemon that something changed. Never fails and never blocks git: no
+/// repository, no daemon, or no answer within a few milliseconds is simply nothing to do.
+fn poke_daemon(hook: &str) {
+    let Ok(repo) = Repo::open_from_env() else {
+        return;
+    };
+    let paths = super::daemon::paths(&repo);
+    if !paths.socket.exists() {
+        return;
+    }
+    let command = crate::daemon::protocol::Command::Poke {
+        hook: Some(hook.to_string()),
+    };
+    let _ = crate::daemon::client::request_blocking(&paths.socket, command, POKE_LIMIT);
+}
+
+/// How long a hint hook waits for the daemon.
+const POKE_LIMIT: std::time::Duration = std::time::Duration::from_millis(25);
 
 fn skip(repo: &Repo, name: &str, args: &[String], lines: &[String]) -> anyhow::Result<ExitStatus> {
     let who = super::env::identity(repo).map_or_else(|_| "unknown".to_string(), |i| i.to_string());

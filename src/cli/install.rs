@@ -23,6 +23,13 @@ const CLIENT_HOOKS: &[(&str, bool, bool)] = &[
     ("post-merge", false, false),
 ];
 const SERVER_HOOKS: &[(&str, bool, bool)] = &[("pre-receive", true, true)];
+/// The hint hooks that poke the daemon, installed when `[daemon] enabled = true` (post-merge is
+/// a client hook already and pokes too). They never block git.
+const HINT_HOOKS: &[(&str, bool, bool)] = &[
+    ("post-commit", false, false),
+    ("post-rewrite", false, false),
+    ("post-checkout", false, false),
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,11 +54,14 @@ pub fn install_hooks(repo: &Repo, server: bool, force: bool) -> anyhow::Result<E
     if server && repo.workdir().is_some() {
         bail!("--server is for a shared bare repository; this one has a working tree");
     }
-    let hooks = if server { SERVER_HOOKS } else { CLIENT_HOOKS };
+    let mut hooks = if server { SERVER_HOOKS } else { CLIENT_HOOKS }.to_vec();
+    if !server && crate::config::load_for(repo).is_ok_and(|s| s.daemon.enabled) {
+        hooks.extend_from_slice(HINT_HOOKS);
+    }
     let dir = hooks_dir(repo)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let binary = std::env::current_exe().context("locating the gatehouse binary")?;
-    for (name, gates, stdin) in hooks {
+    for (name, gates, stdin) in &hooks {
         install_one(&dir, name, &shim(name, &binary, *gates, *stdin), force)?;
     }
     Ok(ExitStatus::Success)
@@ -60,7 +70,7 @@ pub fn install_hooks(repo: &Repo, server: bool, force: bool) -> anyhow::Result<E
 pub fn uninstall(_args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::open_from_env()?;
     let dir = hooks_dir(&repo)?;
-    for (name, _, _) in CLIENT_HOOKS.iter().chain(SERVER_HOOKS) {
+    for (name, _, _) in CLIENT_HOOKS.iter().chain(HINT_HOOKS).chain(SERVER_HOOKS) {
         let path = dir.join(name);
         if shim_version(&path).is_none() {
             continue;
@@ -76,6 +86,27 @@ pub fn uninstall(_args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The state of each client hook: `installed`, `outdated` (an older shim), `foreign` (a hook
+/// that is not ours) or `missing`; the hint hooks only when present.
+pub fn hook_states(repo: &Repo) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    let dir = hooks_dir(repo)?;
+    let mut states = Vec::new();
+    for (name, _, _) in CLIENT_HOOKS.iter().chain(HINT_HOOKS) {
+        let path = dir.join(name);
+        let state = match shim_version(&path) {
+            Some(v) if v >= VERSION => "installed",
+            Some(_) => "outdated",
+            None if path.exists() => "foreign",
+            None => "missing",
+        };
+        let hint = HINT_HOOKS.iter().any(|(n, _, _)| n == name);
+        if !(hint && state == "missing") {
+            states.push((*name, state));
+        }
+    }
+    Ok(states)
 }
 
 /// The hooks directory git uses: `core.hooksPath` (relative to the working tree root, as git

@@ -2,10 +2,12 @@
 
 mod approve;
 mod check;
+mod daemon;
 mod hook;
 mod init;
 mod install;
 mod rules;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +37,10 @@ pub enum Command {
     Approve(approve::Args),
     /// The entry point the hook shims call.
     Hook(hook::Args),
+    /// The background daemon that watches the repository and keeps the gate's cache warm.
+    Daemon(daemon::Args),
+    /// Daemon, hooks, queue and reviews at a glance.
+    Status(status::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -47,6 +53,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Uninstall(args) => install::uninstall(&args),
         Command::Approve(args) => approve::run(&args),
         Command::Hook(args) => hook::run(&args),
+        Command::Daemon(args) => daemon::run(&args),
+        Command::Status(args) => status::run(&args),
     }
 }
 
@@ -83,6 +91,42 @@ pub mod env {
                 "no git identity: set user.name and user.email (git config --global user.name …)"
             ),
         }
+    }
+
+    /// `XDG_RUNTIME_DIR`: where the daemon's socket goes when the repository path is too long.
+    pub fn runtime_dir() -> Option<std::path::PathBuf> {
+        std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    }
+
+    /// `HOME`: where service files go.
+    pub fn home() -> Option<std::path::PathBuf> {
+        std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    }
+
+    /// Git's repository-local variables (`git rev-parse --local-env-vars`), removed from the
+    /// environment of a daemon started from inside a hook, so it finds its repository afresh.
+    pub fn git_local_vars() -> &'static [&'static str] {
+        &[
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            "GIT_CONFIG",
+            "GIT_CONFIG_PARAMETERS",
+            "GIT_CONFIG_COUNT",
+            "GIT_OBJECT_DIRECTORY",
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_IMPLICIT_WORK_TREE",
+            "GIT_GRAFT_FILE",
+            "GIT_INDEX_FILE",
+            "GIT_NO_REPLACE_OBJECTS",
+            "GIT_REPLACE_REF_BASE",
+            "GIT_PREFIX",
+            "GIT_SHALLOW_FILE",
+            "GIT_COMMON_DIR",
+        ]
     }
 
     /// `NO_COLOR` set to anything non-empty turns colour off (<https://no-color.org>).

@@ -1,11 +1,14 @@
 //! Configuration: the built-in rule packs, `.gatehouse/rules/*.toml` and `.gatehouse/config.toml`,
 //! layered in that order into one [`Settings`].
 
+mod daemon;
 mod error;
 mod repo;
 mod schema;
 
 use std::collections::BTreeMap;
+
+pub use daemon::{DaemonSettings, parse_duration};
 
 pub use error::ConfigError;
 pub use repo::{LoadError, load_at, load_for};
@@ -63,6 +66,7 @@ pub struct Settings {
     /// The level of pushing a commit an agent made (trailer `Gatehouse-Task:`).
     pub agent_commits: Level,
     pub pre_commit: PreCommit,
+    pub daemon: DaemonSettings,
     pub rules: BTreeMap<&'static str, RuleSettings>,
     pub sensitive: Vec<SensitiveRule>,
 }
@@ -136,6 +140,7 @@ struct Layers {
     protected: Option<(Vec<String>, PatternSet)>,
     agent_commits: Option<Level>,
     pre_commit: Option<PreCommit>,
+    daemon: DaemonSettings,
     rules: BTreeMap<&'static str, PartialRule>,
     sensitive: Vec<PartialSensitive>,
 }
@@ -187,6 +192,9 @@ impl Layers {
         self.agent_commits = config.agent_commits.or(self.agent_commits);
         if let Some(pre_commit) = config.hooks.and_then(|h| h.pre_commit) {
             self.pre_commit = Some(pre_commit);
+        }
+        if let Some(daemon) = config.daemon {
+            self.daemon.apply(file, text, daemon)?;
         }
         self.add_pack(
             file,
@@ -326,6 +334,7 @@ impl Layers {
             protected_set,
             agent_commits: self.agent_commits.unwrap_or(Level::Review),
             pre_commit: self.pre_commit.unwrap_or(PreCommit::Merge),
+            daemon: self.daemon,
             rules,
             sensitive,
         })

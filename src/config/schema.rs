@@ -58,6 +58,7 @@ pub(super) struct ConfigFile {
     pub protected: Option<Vec<Spanned<String>>>,
     pub agent_commits: Option<Level>,
     pub hooks: Option<HooksConfig>,
+    pub daemon: Option<DaemonConfig>,
     #[serde(default)]
     pub rules: BTreeMap<Spanned<String>, RawRule>,
     #[serde(default)]
@@ -69,6 +70,15 @@ pub(super) struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct HooksConfig {
     pub pre_commit: Option<PreCommit>,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DaemonConfig {
+    pub enabled: Option<bool>,
+    pub quiet: Option<Spanned<String>>,
+    pub watch: Option<Vec<Spanned<String>>>,
 }
 
 /// What the pre-commit hook checks.

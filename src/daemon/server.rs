@@ -1,0 +1,254 @@
+//! The server: binds the socket, then [`run`] serves clients, watches the repository and
+//! refreshes after activity until the shutdown future resolves or a client asks it to stop.
+//! Every connection is served on its own task; a bad request gets an error response and
+//! never takes the daemon down.
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use interprocess::local_socket::tokio::{Listener, Stream};
+use interprocess::local_socket::traits::StreamCommon;
+use interprocess::local_socket::traits::tokio::Listener as _;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::Semaphore;
+
+use super::protocol::{self, Command, MAX_REQUEST, ProtocolError, Response};
+use super::refresh::Refresher;
+use super::watcher::{self, WatchSpec};
+use super::{DaemonError, Paths, Shared, current_uid, status};
+use crate::config::DaemonSettings;
+use crate::git::Repo;
+
+/// Bursts of file events (git writes several files per commit) settle for this long before the
+/// refs are read.
+const SETTLE: Duration = Duration::from_millis(15);
+/// Connections served at once; more wait for a slot.
+const MAX_CONNECTIONS: usize = 64;
+/// A connection that sends nothing for this long is closed.
+const IDLE_CONNECTION: Duration = Duration::from_secs(60);
+
+/// Everything the daemon knows about its repository.
+#[derive(Debug)]
+pub struct Daemon {
+    pub paths: Paths,
+    /// The working tree, or the common dir of a bare repository.
+    pub repository: PathBuf,
+    pub git_dir: PathBuf,
+    pub settings: DaemonSettings,
+    pub shared: Arc<Shared>,
+}
+
+impl Daemon {
+    pub fn new(repo: &Repo, paths: Paths, settings: DaemonSettings) -> Daemon {
+        let repository = repo
+            .workdir()
+            .unwrap_or_else(|| repo.common_dir())
+            .to_path_buf();
+        Daemon {
+            paths,
+            repository,
+            git_dir: repo.git_dir().to_path_buf(),
+            settings,
+            shared: Arc::new(Shared::new()),
+        }
+    }
+
+    fn watch_spec(&self) -> WatchSpec {
+        WatchSpec {
+            common_dir: self.paths.common_dir.clone(),
+            git_dir: self.git_dir.clone(),
+            state_dir: self.paths.state_dir.clone(),
+            extra: self
+                .settings
+                .watch
+                .iter()
+                .map(|p| self.repository.join(p))
+                .collect(),
+        }
+    }
+}
+
+/// Binds the socket at `path`, mode 0600. The caller holds the daemon lock, so a socket file
+/// already there is a dead daemon's and is replaced.
+pub fn bind(path: &Path) -> Result<Listener, DaemonError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(DaemonError::io("cannot remove the stale socket", path)(e));
+        }
+        _ => {}
+    }
+    let name = path
+        .to_fs_name::<GenericFilePath>()
+        .map_err(DaemonError::io("invalid socket path", path))?;
+    let listener = ListenerOptions::new()
+        .name(name)
+        .mode(0o600)
+        .create_tokio()
+        .map_err(DaemonError::io("cannot listen on", path))?;
+    // Belt and braces: the mode must hold whatever the platform did with the umask.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(DaemonError::io("cannot set the mode of", path))?;
+    Ok(listener)
+}
+
+/// Runs the daemon until `shutdown` resolves or a client sends `stop`.
+pub async fn run(
+    daemon: Arc<Daemon>,
+    listener: Listener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let (_watcher, watched) = watcher::start(&daemon.watch_spec(), daemon.shared.clone())?;
+    daemon.shared.set_watched(watched);
+    let refresher = tokio::spawn(refresh_loop(daemon.clone()));
+    tracing::info!(socket = %daemon.paths.socket.display(), pid = std::process::id(), "daemon ready");
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = daemon.shared.stopped() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    let Ok(slot) = slots.clone().acquire_owned().await else { break };
+                    let daemon = daemon.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(&daemon, stream).await {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                        drop(slot);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    daemon.shared.stop();
+    let _ = tokio::time::timeout(Duration::from_secs(2), refresher).await;
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+/// Wakes on activity, lets the burst settle, then refreshes on a blocking thread.
+async fn refresh_loop(daemon: Arc<Daemon>) {
+    let new = || {
+        Refresher::new(
+            daemon.git_dir.clone(),
+            daemon.paths.state_dir.clone(),
+            daemon.shared.clone(),
+        )
+    };
+    let mut refresher = new();
+    let mut baseline = true;
+    loop {
+        let job = tokio::task::spawn_blocking(move || {
+            let result = if baseline {
+                refresher.baseline()
+            } else {
+                refresher.refresh()
+            };
+            (refresher, result)
+        });
+        refresher = match job.await {
+            Ok((back, Ok(()))) => back,
+            Ok((back, Err(e))) => {
+                tracing::warn!("refresh failed: {e}");
+                back
+            }
+            Err(e) => {
+                tracing::error!("refresh panicked: {e}; starting from a new snapshot");
+                new()
+            }
+        };
+        baseline = false;
+        tokio::select! {
+            () = daemon.shared.stopped() => break,
+            () = daemon.shared.wake.notified() => {}
+        }
+        tokio::time::sleep(SETTLE).await;
+    }
+    let mut refresher = refresher;
+    let detail = json!({ "pid": std::process::id() });
+    let _ = tokio::task::spawn_blocking(move || refresher.record("daemon-stop", &detail)).await;
+}
+
+/// Serves one connection: checks the peer, then answers request lines until EOF.
+async fn serve(daemon: &Daemon, stream: Stream) -> std::io::Result<()> {
+    let peer = stream.peer_creds()?.euid();
+    let (recv, mut send) = tokio::io::split(stream);
+    if peer != Some(current_uid()) {
+        tracing::warn!(?peer, "refused a connection from another user");
+        let response = Response::error(&ProtocolError::Forbidden);
+        return send.write_all(response.encode().as_bytes()).await;
+    }
+    let mut reader = BufReader::new(recv);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limit = (MAX_REQUEST + 1) as u64;
+        let mut limited = (&mut reader).take(limit);
+        let read = limited.read_until(b'\n', &mut line);
+        let n = match tokio::time::timeout(IDLE_CONNECTION, read).await {
+            Ok(n) => n?,
+            Err(_) => return Ok(()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() != Some(&b'\n') && line.len() > MAX_REQUEST {
+            // The rest of an oversized line cannot be told from the next request: hang up.
+            let response = Response::error(&ProtocolError::TooLarge);
+            return send.write_all(response.encode().as_bytes()).await;
+        }
+        let (response, stop) = match protocol::decode(trim_newline(&line)) {
+            Ok(request) => {
+                let stop = request.command == Command::Stop;
+                (answer(daemon, request.command).await, stop)
+            }
+            Err(err) => (Response::error(&err), false),
+        };
+        send.write_all(response.encode().as_bytes()).await?;
+        send.flush().await?;
+        if stop {
+            // Only after the answer is out: stopping ends this task with the runtime.
+            daemon.shared.stop();
+            return Ok(());
+        }
+    }
+}
+
+fn trim_newline(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+async fn answer(daemon: &Daemon, command: Command) -> Response {
+    match command {
+        Command::Ping => Response::ok(json!({ "pong": true, "pid": std::process::id() })),
+        Command::Status => {
+            let state_dir = daemon.paths.state_dir.clone();
+            let entries =
+                tokio::task::spawn_blocking(move || status::count_cache_entries(&state_dir))
+                    .await
+                    .unwrap_or(0);
+            Response::ok(status::document(daemon, entries))
+        }
+        Command::Poke { hook } => {
+            tracing::debug!(?hook, "poked");
+            daemon.shared.activity();
+            Response::ok(json!({ "poked": true }))
+        }
+        Command::Stop => {
+            tracing::info!("stop requested by a client");
+            Response::ok(json!({ "stopping": true, "pid": std::process::id() }))
+        }
+    }
+}
