@@ -23,6 +23,8 @@ pub struct RotatingFile {
     cap: u64,
     file: File,
     size: u64,
+    /// Rotate only between lines, so no line is split across two files.
+    line_start: bool,
 }
 
 impl RotatingFile {
@@ -34,6 +36,7 @@ impl RotatingFile {
             cap,
             file,
             size,
+            line_start: true,
         })
     }
 
@@ -59,11 +62,14 @@ pub fn rotated(path: &Path, n: u32) -> PathBuf {
 
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.size > 0 && self.size + buf.len() as u64 > self.cap {
+        if self.line_start && self.size > 0 && self.size + buf.len() as u64 > self.cap {
             self.rotate()?;
         }
         let n = self.file.write(buf)?;
         self.size += n as u64;
+        if n > 0 {
+            self.line_start = buf[n - 1] == b'\n';
+        }
         Ok(n)
     }
 
@@ -132,7 +138,9 @@ mod tests {
         let path = dir.path().join("daemon.log");
         let mut file = RotatingFile::open(&path, 100).unwrap();
         for i in 0..50 {
-            writeln!(file, "line {i:04} of the log").unwrap();
+            // One write per line, as tracing writes one formatted event.
+            file.write_all(format!("line {i:04} of the log\n").as_bytes())
+                .unwrap();
         }
         assert!(std::fs::metadata(&path).unwrap().len() <= 100);
         assert!(rotated(&path, 1).exists() && rotated(&path, 2).exists());

@@ -46,10 +46,12 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn new(repo: &Repo, paths: Paths, settings: DaemonSettings) -> Daemon {
+        // Collecting the components drops the trailing slash git2 gives a working tree.
         let repository = repo
             .workdir()
             .unwrap_or_else(|| repo.common_dir())
-            .to_path_buf();
+            .components()
+            .collect();
         Daemon {
             paths,
             repository,
@@ -184,12 +186,18 @@ async fn refresh_loop(daemon: Arc<Daemon>) {
 async fn serve(daemon: &Daemon, stream: Stream) -> std::io::Result<()> {
     let peer = stream.peer_creds()?.euid();
     let (recv, mut send) = tokio::io::split(stream);
+    let mut reader = BufReader::new(recv);
     if peer != Some(current_uid()) {
         tracing::warn!(?peer, "refused a connection from another user");
+        // Take (a little of) the request first: closing with it unread would reset the
+        // connection and lose the answer.
+        let mut ignored = Vec::new();
+        let mut limited = (&mut reader).take(1024);
+        let read = limited.read_until(b'\n', &mut ignored);
+        let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
         let response = Response::error(&ProtocolError::Forbidden);
         return send.write_all(response.encode().as_bytes()).await;
     }
-    let mut reader = BufReader::new(recv);
     let mut line = Vec::new();
     loop {
         line.clear();

@@ -3,5 +3,6 @@
 mod check;
 mod common;
 mod config;
+mod daemon;
 mod hooks;
 mod sensitive;
