@@ -134,7 +134,21 @@ pub async fn run(
         }
     }
     daemon.shared.stop();
-    let _ = tokio::time::timeout(Duration::from_secs(2), refresher).await;
+    if tokio::time::timeout(Duration::from_secs(2), refresher)
+        .await
+        .is_err()
+    {
+        // A warm is still running on its blocking thread: it is abandoned (cache entries are
+        // written atomically, so nothing is left half-done), and the stop says so.
+        tracing::warn!("stopping with a refresh in progress: cancelled");
+        let detail = json!({ "pid": std::process::id(), "cancelled": "refresh in progress" });
+        let mut recorder = Refresher::new(
+            daemon.git_dir.clone(),
+            daemon.paths.state_dir.clone(),
+            daemon.shared.clone(),
+        );
+        let _ = tokio::task::spawn_blocking(move || recorder.record("daemon-stop", &detail)).await;
+    }
     tracing::info!("daemon stopped");
     Ok(())
 }
