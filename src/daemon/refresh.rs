@@ -54,6 +54,7 @@ impl Refresher {
     pub fn baseline(&mut self) -> Result<(), RefreshError> {
         let repo = Repo::open(&self.git_dir)?;
         self.last = Some(Snapshot::read(repo.git2())?);
+        self.record("daemon-start", &json!({ "pid": std::process::id() }));
         Ok(())
     }
 

@@ -293,3 +293,26 @@ fn a_config_error_is_reported_by_start() {
         run.stderr
     );
 }
+
+#[test]
+fn a_socket_path_too_long_falls_back_to_a_private_directory() {
+    let env = TestEnv::new();
+    let deep = format!("{}/{}", "d".repeat(60), "e".repeat(60));
+    let repo = env.repo(&deep);
+    repo.write("a.py", "a = 1\n");
+    repo.commit("base");
+    let (_guard, status_now) = start(&repo);
+    let socket = status_now["socket"].as_str().unwrap();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    assert!(
+        socket.starts_with(&format!("/tmp/gatehouse-{uid}/")),
+        "{socket}"
+    );
+    assert!(socket.len() <= 100);
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::fs::metadata(Path::new(socket).parent().unwrap()).unwrap();
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    assert_eq!(repo.gatehouse(&["daemon", "stop"]).code, 0);
+    assert!(!Path::new(socket).exists());
+}
