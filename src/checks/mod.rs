@@ -5,6 +5,7 @@
 //! findings to changed lines and applies levels.
 
 pub mod sensitive_path;
+pub mod untyped_function;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +60,7 @@ pub struct Diagnostic {
 
 /// Every registered check. A new check is one module and one line here.
 pub fn all() -> &'static [&'static dyn Check] {
-    &[&sensitive_path::SensitivePath]
+    &[&sensitive_path::SensitivePath, &untyped_function::UntypedFunction]
 }
 
 /// The check with this rule id.
