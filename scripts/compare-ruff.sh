@@ -3,18 +3,18 @@
 # `ruff check --select ANN` (ANN401 aside) on a directory of Python code.
 #
 #   scripts/compare-ruff.sh DIR [--mypy-init-return] [--suppress-dummy-args]
-#       [--suppress-none-returning] [--ignore-fully-untyped] [--disable-noqa]
+#       [--suppress-none-returning] [--ignore-fully-untyped] [--ignore-noqa]
 #
 # Installs a pinned ruff from PyPI into a cached virtualenv, copies DIR into a temporary git
 # repository (gatehouse checks repositories), runs both tools, and prints the findings only one
 # side has as `path:line:column: CODE`, with counts. Exits 1 on any difference.
-# --disable-noqa makes ruff ignore `# noqa` comments, which gatehouse does not read.
+# --ignore-noqa makes ruff ignore `# noqa` comments, which gatehouse does not read.
 # GATEHOUSE (default: target/release/gatehouse, built if missing) picks the binary.
 set -euo pipefail
 
 RUFF_VERSION=0.17.6
 here=$(cd "$(dirname "$0")/.." && pwd)
-dir=${1:?usage: compare-ruff.sh DIR [--OPTION]... [--disable-noqa]}
+dir=${1:?usage: compare-ruff.sh DIR [--OPTION]... [--ignore-noqa]}
 shift
 options=()
 ruff_flags=()
@@ -25,7 +25,7 @@ for arg in "$@"; do
             # An inline override: --isolated still keeps the project's own ruff settings out.
             ruff_flags+=(--config "lint.flake8-annotations.${arg#--} = true")
             ;;
-        --disable-noqa) ruff_flags+=(--disable-noqa) ;;
+        --ignore-noqa) ruff_flags+=(--ignore-noqa) ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done

@@ -41,7 +41,10 @@
 //!   starts with `_` (dunders such as `__init__` aside), the module path running through the
 //!   directories that have an `__init__.py`. A check sees only the repository-relative path, so
 //!   every directory counts: `_vendor/lib/x.py` is private here even without
-//!   `_vendor/__init__.py`.
+//!   `_vendor/__init__.py`. Measured against ruff's rule on the files of eight PyPI sdists
+//!   (sympy, django, pip, setuptools, ipython, rich, attrs, requests: 5,668 files), this is
+//!   wrong for 85 files (setuptools' `_vendor/`, django's `docs/_ext/`), where "the file name
+//!   only" would be wrong for 511 (every module under pip's `_internal/` package).
 //! - Decorator names resolve through the module's imports and the enclosing class or function
 //!   body, as bound at the decorator; bindings of functions further out are not consulted.
 //! - `# noqa` comments are ruff's; suppress a finding here with `# gatehouse: ignore[untyped-function]`.
