@@ -42,7 +42,7 @@ rm -rf "$repo/.git"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_SYSTEM=/dev/null
 git -C "$repo" init --quiet --initial-branch=main
 git -C "$repo" add --all
-git -C "$repo" -c user.name=bench -c user.email=bench@localhost -c commit.gpgsign=false \
+git -C "$repo" -c user.name=bench -c user.email=bench@localhost -c commit.gpgsign=false -c gc.auto=0 -c maintenance.auto=false \
     commit --quiet --no-verify -m snapshot
 
 python3 - "$repo" "$venv/bin/ruff" "$gatehouse" "$runs" <<'PY'

@@ -25,7 +25,7 @@ def ruff(name, text, path, options):
         for o in options:
             cmd += ["--config", f"lint.flake8-annotations.{o} = true"]
         out = subprocess.run(cmd, cwd=d, capture_output=True, text=True).stdout
-        return sorted((x["location"]["row"], x["location"]["column"], x["code"]) for x in json.loads(out) if x["code"] != "ANN401")
+        return sorted((x["location"]["row"], x["location"]["column"], x["code"]) for x in json.loads(out) if (x["code"] or "").startswith("ANN") and x["code"] != "ANN401")
 
 for name in sorted(os.listdir(fx)):
     p = os.path.join(fx, name)

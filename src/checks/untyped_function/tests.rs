@@ -27,6 +27,8 @@ const FIXTURES: &[(&str, &str)] = &[
     fixture!("suppress_dummy_args.py"),
     fixture!("suppress_none_returning.py"),
     fixture!("ignore_fully_untyped.py"),
+    fixture!("syntax_error.py"),
+    fixture!("python2.py"),
 ];
 
 /// The header of a fixture: options, the path to check it as, and the expected findings.
