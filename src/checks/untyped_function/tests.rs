@@ -170,3 +170,65 @@ fn broken_source_does_not_panic() {
         let _ = run("broken.py", source, Options::default());
     }
 }
+
+/// Where the time goes on a real code base, single-threaded: reading, parsing, checking.
+/// `GATEHOUSE_BENCH_DIR=/path/to/sympy cargo test --release --lib parse_vs_check -- --ignored --nocapture`
+#[test]
+#[ignore = "needs GATEHOUSE_BENCH_DIR"]
+fn parse_vs_check() {
+    use std::time::{Duration, Instant};
+    let Some(root) = std::env::var_os("GATEHOUSE_BENCH_DIR") else {
+        return;
+    };
+    let mut stack = vec![std::path::PathBuf::from(root)];
+    let (mut read, mut parsing, mut checking, mut free) = (
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let (mut files, mut bytes, mut findings) = (0, 0, 0);
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !path.extension().is_some_and(|e| e == "py" || e == "pyi") {
+                continue;
+            }
+            let t = Instant::now();
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            read += t.elapsed();
+            let t = Instant::now();
+            let tree = parse(Language::Python, &source).unwrap();
+            parsing += t.elapsed();
+            let t = Instant::now();
+            let file = ParsedFile {
+                path: "x.py",
+                language: Language::Python,
+                source: &source,
+                tree: &tree,
+            };
+            let mut out = Vec::new();
+            check_file(Options::default(), &file, &mut out);
+            checking += t.elapsed();
+            let t = Instant::now();
+            drop(tree);
+            free += t.elapsed();
+            files += 1;
+            bytes += source.len();
+            findings += out.len();
+        }
+    }
+    let mb = bytes as f64 / 1e6;
+    eprintln!("{files} files, {mb:.1} MB, {findings} findings");
+    eprintln!(
+        "read  {read:?}\nparse {parsing:?} ({:.1} MB/s)\ncheck {checking:?} ({:.0} MB/s)\nfree tree {free:?}",
+        mb / parsing.as_secs_f64(),
+        mb / checking.as_secs_f64()
+    );
+}
