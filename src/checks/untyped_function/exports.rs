@@ -1,25 +1,34 @@
-//! `__all__`: the names a module exports, collected the way ruff builds its `Export` bindings.
+//! The module-scope pre-pass: `__all__` (the names a module exports, collected the way ruff
+//! builds its `Export` bindings) and whether `staticmethod`/`classmethod` are rebound.
 
 use tree_sitter::{Node, TreeCursor};
 
 use super::kinds::Fields;
 
-/// The names of every `__all__` assignment in module scope (`=`, `+=`, annotated), or `None`
-/// when the module has none. An `__all__` that is not a literal still counts, with no names:
-/// then no module-level function is public, as in ruff.
-pub(super) fn module_exports(root: Node<'_>, src: &str, f: &Fields) -> Option<Vec<String>> {
-    if !src.contains("__all__") {
-        return None;
-    }
-    let mut exports: Option<Vec<String>> = None;
-    let mut cursor = root.walk();
-    scan(&mut cursor, src, f, &mut exports);
-    exports
+/// What ruff decides from the module scope as it stands after the whole file.
+#[derive(Debug, Default)]
+pub(super) struct ModuleScope {
+    /// The names of every `__all__` assignment in module scope (`=`, `+=`, annotated), or
+    /// `None` when the module has none. An `__all__` that is not a literal still counts, with
+    /// no names: then no module-level function is public, as in ruff.
+    pub exports: Option<Vec<String>>,
+    /// `staticmethod` / `classmethod` bound in module scope (assigned, imported, defined).
+    pub rebound_static: bool,
+    pub rebound_class: bool,
+    /// `import builtins` or `from builtins import …` at module level.
+    pub builtins_imported: bool,
 }
 
-/// Scans the statements under the cursor's node, descending into compound statements but not
-/// into functions or classes (their scopes are not the module's).
-fn scan(cursor: &mut TreeCursor<'_>, src: &str, f: &Fields, exports: &mut Option<Vec<String>>) {
+/// Scans the module's own statements (compound statements included, function and class
+/// bodies not: their scopes are not the module's).
+pub(super) fn module_scope(root: Node<'_>, src: &str, f: &Fields) -> ModuleScope {
+    let mut scope = ModuleScope::default();
+    let mut cursor = root.walk();
+    scan(&mut cursor, src, f, &mut scope);
+    scope
+}
+
+fn scan(cursor: &mut TreeCursor<'_>, src: &str, f: &Fields, scope: &mut ModuleScope) {
     if !cursor.goto_first_child() {
         return;
     }
@@ -28,9 +37,22 @@ fn scan(cursor: &mut TreeCursor<'_>, src: &str, f: &Fields, exports: &mut Option
         match node.kind() {
             "expression_statement" => {
                 if let Some(assignment) = node.named_child(0) {
-                    dunder_all(assignment, src, f, exports);
+                    assigned(assignment, src, f, scope);
+                    dunder_all(assignment, src, f, &mut scope.exports);
                 }
             }
+            "function_definition" | "class_definition" => {
+                bound(node.child_by_field_id(f.name.get()), src, scope)
+            }
+            "decorated_definition" => {
+                let definition = node.child_by_field_id(f.definition.get());
+                bound(
+                    definition.and_then(|d| d.child_by_field_id(f.name.get())),
+                    src,
+                    scope,
+                );
+            }
+            "import_statement" | "import_from_statement" => imported(node, src, f, scope),
             "block"
             | "if_statement"
             | "for_statement"
@@ -43,7 +65,7 @@ fn scan(cursor: &mut TreeCursor<'_>, src: &str, f: &Fields, exports: &mut Option
             | "except_clause"
             | "except_group_clause"
             | "finally_clause"
-            | "case_clause" => scan(cursor, src, f, exports),
+            | "case_clause" => scan(cursor, src, f, scope),
             _ => {}
         }
         if !cursor.goto_next_sibling() {
@@ -51,6 +73,56 @@ fn scan(cursor: &mut TreeCursor<'_>, src: &str, f: &Fields, exports: &mut Option
         }
     }
     cursor.goto_parent();
+}
+
+fn bound(name: Option<Node<'_>>, src: &str, scope: &mut ModuleScope) {
+    match name.map(|n| text(n, src)) {
+        Some("staticmethod") => scope.rebound_static = true,
+        Some("classmethod") => scope.rebound_class = true,
+        _ => {}
+    }
+}
+
+fn assigned(mut node: Node<'_>, src: &str, f: &Fields, scope: &mut ModuleScope) {
+    while node.kind() == "assignment" {
+        bound(
+            node.child_by_field_id(f.left.get())
+                .filter(|l| l.kind() == "identifier"),
+            src,
+            scope,
+        );
+        match node.child_by_field_id(f.right.get()) {
+            Some(right) => node = right,
+            None => return,
+        }
+    }
+}
+
+fn imported(node: Node<'_>, src: &str, f: &Fields, scope: &mut ModuleScope) {
+    let mut cursor = node.walk();
+    let from = node.kind() == "import_from_statement";
+    if from
+        && node
+            .child_by_field_id(f.module_name.get())
+            .is_some_and(|m| text(m, src) == "builtins")
+    {
+        scope.builtins_imported = true;
+    }
+    for name in node.children_by_field_id(f.name, &mut cursor) {
+        let (path, alias) = match name.kind() {
+            "aliased_import" => (
+                name.child_by_field_id(f.name.get()),
+                name.child_by_field_id(f.alias.get()),
+            ),
+            _ => (Some(name), None),
+        };
+        let path = path.map_or("", |p| text(p, src));
+        if !from && path == "builtins" {
+            scope.builtins_imported = true;
+        }
+        // `import a.b` binds `a`, but a dotted name is never `staticmethod` anyway.
+        bound(Some(alias.unwrap_or(name)), src, scope);
+    }
 }
 
 fn dunder_all(assignment: Node<'_>, src: &str, f: &Fields, exports: &mut Option<Vec<String>>) {

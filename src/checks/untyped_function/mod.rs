@@ -19,11 +19,14 @@
 //! - A method is a `def` directly in a class body (under `if`/`try`/`with` inside the class
 //!   included). Its first non-variadic parameter (positional or, failing that, keyword-only)
 //!   is exempt, whatever its name, unless the method is a `@staticmethod`.
-//! - `@staticmethod` and `@classmethod` are the builtins: the bare names when not rebound in
-//!   the scope, `builtins.staticmethod`, or an alias imported from `builtins`. Outside a class
-//!   they change nothing. `@overload` is `typing.overload`, `typing_extensions.overload` or
-//!   `_typeshed.overload`, however imported (`import typing as t`, `from typing import
-//!   overload as ov`).
+//! - `@staticmethod` and `@classmethod` are the builtins. As in ruff, a bare
+//!   `@staticmethod` counts unless the module scope, as the file ends, binds the name to
+//!   something else (an import, an assignment, a def; rebinding it in a class or function body
+//!   changes nothing). Once the module imports `builtins`, `@builtins.staticmethod` and
+//!   aliases imported from `builtins` count too, and names resolve through the scopes as bound
+//!   at the decorator. Outside a class they change nothing. `@overload` is `typing.overload`,
+//!   `typing_extensions.overload` or `_typeshed.overload`, however imported (`import typing as
+//!   t`, `from typing import overload as ov`, also inside the enclosing function).
 //! - Private (`ANN202`): a name starting with `_` (for methods, dunders are public); any
 //!   function nested in a function, and everything in a class nested in a function; a method
 //!   decorated `@name.setter` or `@name.deleter`; a module-level function or class not listed
@@ -45,8 +48,11 @@
 //!   (sympy, django, pip, setuptools, ipython, rich, attrs, requests: 5,668 files), this is
 //!   wrong for 85 files (setuptools' `_vendor/`, django's `docs/_ext/`), where "the file name
 //!   only" would be wrong for 511 (every module under pip's `_internal/` package).
-//! - Decorator names resolve through the module's imports and the enclosing class or function
-//!   body, as bound at the decorator; bindings of functions further out are not consulted.
+//! - Decorator names resolve through the scopes of the function body being walked (its
+//!   classes included) and the module's, as bound at the decorator; the bodies of functions
+//!   further out (a def inside a def inside a def) are not consulted, nor does a name used
+//!   before its module-level import fall back to it. Whether the module imports `builtins` is
+//!   judged from module-level imports only.
 //! - A file that does not parse gets no finding, as in ruff (which reports only the syntax
 //!   error). tree-sitter's error recovery stands in for ruff's parser: across the 5,668 files
 //!   of the parity corpora it flagged exactly the one file ruff rejects. Python 2 `print x`
@@ -101,7 +107,7 @@ static META: RuleMeta = RuleMeta {
     default_level: Level::Block,
     languages: &[Language::Python],
     codes: report::CODES,
-    version: 2,
+    version: 3,
     module_source: include_str!("mod.rs"),
 };
 
@@ -148,7 +154,7 @@ pub fn check_file(options: Options, file: &ParsedFile<'_>, out: &mut Vec<Diagnos
     }
     let mut walker = walk::Walker::new(options, fields, file.source, Reporter { file, out });
     walker.module_private = names::is_private_module(file.path);
-    walker.exports = exports::module_exports(root, file.source, fields);
+    walker.module = exports::module_scope(root, file.source, fields);
     let start = walker.rep.len();
     walker.run(root);
     if walker.python2 {

@@ -22,12 +22,21 @@ pub(super) enum Binding<'a> {
 #[derive(Debug, Default)]
 pub(super) struct Bindings<'a> {
     map: HashMap<&'a str, Binding<'a>>,
+    /// A class body: its names are visible only to code directly in it.
+    pub is_class: bool,
 }
 
 /// Names whose rebinding changes what a decorator means even without an import.
 const BUILTIN_DECORATORS: [&str; 2] = ["staticmethod", "classmethod"];
 
 impl<'a> Bindings<'a> {
+    pub(super) fn class() -> Self {
+        Bindings {
+            map: HashMap::new(),
+            is_class: true,
+        }
+    }
+
     pub(super) fn get(&self, name: &str) -> Option<Binding<'a>> {
         self.map.get(name).copied()
     }
@@ -97,16 +106,19 @@ pub(super) enum Known {
     ClassMethod,
 }
 
-/// Resolves a `Name` or `a.b.c` decorator expression the way ruff's semantic model does:
-/// the head name through the innermost scope then the module scope, an unbound head being a
-/// builtin. `segments` are the dotted parts of the expression.
-pub(super) fn resolve(
-    segments: &[&str],
-    local: Option<&Bindings<'_>>,
-    global: &Bindings<'_>,
-) -> Option<Known> {
+/// Resolves a `Name` or `a.b.c` decorator expression the way ruff's semantic model does: the
+/// head name through the scopes from the innermost out (enclosing class bodies skipped), an
+/// unbound head being a builtin. `segments` are the dotted parts of the expression; `scopes`
+/// runs from the module's to the innermost.
+pub(super) fn resolve(segments: &[&str], scopes: &[Bindings<'_>]) -> Option<Known> {
     let (head, rest) = segments.split_first()?;
-    let binding = local.and_then(|l| l.get(head)).or_else(|| global.get(head));
+    let innermost = scopes.len().saturating_sub(1);
+    let binding = scopes
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(i, scope)| *i == innermost || !scope.is_class)
+        .find_map(|(_, scope)| scope.get(head));
     match binding {
         None => match (segments, *head) {
             ([_], "staticmethod") => Some(Known::StaticMethod),
@@ -194,22 +206,27 @@ mod tests {
         global.bind("t", Binding::Module("typing"));
         global.bind("ov", Binding::Member("typing_extensions", "overload"));
         global.bind("bi", Binding::Module("builtins"));
+        let scopes = [global];
+        assert_eq!(resolve(&["t", "overload"], &scopes), Some(Known::Overload));
+        assert_eq!(resolve(&["ov"], &scopes), Some(Known::Overload));
+        assert_eq!(resolve(&["overload"], &scopes), None);
         assert_eq!(
-            resolve(&["t", "overload"], None, &global),
-            Some(Known::Overload)
-        );
-        assert_eq!(resolve(&["ov"], None, &global), Some(Known::Overload));
-        assert_eq!(resolve(&["overload"], None, &global), None);
-        assert_eq!(
-            resolve(&["staticmethod"], None, &global),
+            resolve(&["staticmethod"], &scopes),
             Some(Known::StaticMethod)
         );
         assert_eq!(
-            resolve(&["bi", "classmethod"], None, &global),
+            resolve(&["bi", "classmethod"], &scopes),
             Some(Known::ClassMethod)
         );
-        let mut local = Bindings::default();
-        local.shadow("staticmethod");
-        assert_eq!(resolve(&["staticmethod"], Some(&local), &global), None);
+        let [global] = scopes;
+        let mut class = Bindings::class();
+        class.shadow("staticmethod");
+        let scopes = [global, class, Bindings::class()];
+        // The outer class body is not visible from the inner one.
+        assert_eq!(
+            resolve(&["staticmethod"], &scopes),
+            Some(Known::StaticMethod)
+        );
+        assert_eq!(resolve(&["staticmethod"], &scopes[..2]), None);
     }
 }

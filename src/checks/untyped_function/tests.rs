@@ -17,6 +17,8 @@ const FIXTURES: &[(&str, &str)] = &[
     fixture!("basics.py"),
     fixture!("methods.py"),
     fixture!("shadowed.py"),
+    fixture!("scopes.py"),
+    fixture!("late_rebinding.py"),
     fixture!("overload.py"),
     fixture!("dunder_all.py"),
     fixture!("dynamic_all.py"),

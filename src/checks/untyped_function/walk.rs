@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use tree_sitter::{Node, TreeCursor};
 
 use super::Options;
+use super::exports::ModuleScope;
 use super::function::{self, Def, first_named, is_statement_container};
 use super::kinds::Fields;
 use super::names::{Bindings, Known, is_magic, resolve};
@@ -39,7 +40,7 @@ pub(super) struct Walker<'t, 'r, 'o> {
     pub fields: &'static Fields,
     pub src: &'t str,
     pub module_private: bool,
-    pub exports: Option<Vec<String>>,
+    pub module: ModuleScope,
     pub rep: Reporter<'r, 'o>,
     /// A Python 2 `print`/`exec` statement was seen: tree-sitter accepts them, ruff does not.
     pub python2: bool,
@@ -63,7 +64,7 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
             fields,
             src,
             module_private: false,
-            exports: None,
+            module: ModuleScope::default(),
             rep,
             python2: false,
             scopes: vec![Bindings::default()],
@@ -183,7 +184,7 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
         if let Some(body) = class.child_by_field_id(self.fields.body.get()) {
             let mut cursor = self.spare.pop().unwrap_or_else(|| body.walk());
             cursor.reset(body);
-            self.scopes.push(Bindings::default());
+            self.scopes.push(Bindings::class());
             self.walk(&mut cursor, Parent::Class { private });
             self.scopes.pop();
             self.spare.push(cursor);
@@ -209,10 +210,18 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
             if let [object, "setter" | "deleter"] = segments {
                 found.setter_or_deleter |= *object == name;
             }
-            let local = (self.scopes.len() > 1)
-                .then(|| self.scopes.last())
-                .flatten();
-            match resolve(segments, local, &self.scopes[0]) {
+            // ruff's fast path for builtins when the module never imports `builtins`: the bare
+            // name counts unless the module scope, as it ends, binds it to something else.
+            let known = match segments {
+                ["staticmethod"] if !self.module.builtins_imported => {
+                    (!self.module.rebound_static).then_some(Known::StaticMethod)
+                }
+                ["classmethod"] if !self.module.builtins_imported => {
+                    (!self.module.rebound_class).then_some(Known::ClassMethod)
+                }
+                _ => resolve(segments, &self.scopes),
+            };
+            match known {
                 Some(Known::Overload) => found.overload = true,
                 Some(Known::StaticMethod) => found.static_method = true,
                 Some(Known::ClassMethod) => found.class_method = true,
@@ -261,7 +270,8 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
     }
 
     fn not_exported(&self, name: &str) -> bool {
-        self.exports
+        self.module
+            .exports
             .as_ref()
             .is_some_and(|names| !names.iter().any(|n| n == name))
     }
