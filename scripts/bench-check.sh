@@ -7,7 +7,8 @@
 # Builds the release binary, copies the code into a temporary git repository, then runs, in
 # alternation RUNS times (default 7): ruff without its cache, gatehouse cold (its cache
 # directory `.git/gatehouse/cache` removed first) and gatehouse warm (cache filled by the
-# previous run). Both tools write JSON to /dev/null. Prints each median and the ratios to ruff.
+# previous run). Both tools write JSON to /dev/null. Prints each median wall time (and CPU
+# time, steadier when the machine is busy) and the wall-time ratios to ruff.
 set -euo pipefail
 
 RUFF_VERSION=0.17.6
@@ -46,16 +47,23 @@ git -C "$repo" -c user.name=bench -c user.email=bench@localhost -c commit.gpgsig
     commit --quiet --no-verify -m snapshot
 
 python3 - "$repo" "$venv/bin/ruff" "$gatehouse" "$runs" <<'PY'
-import os, shutil, statistics, subprocess, sys, time
+import os, resource, shutil, statistics, subprocess, sys, time
 repo, ruff, gatehouse, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 cache_dir = os.path.join(repo, ".git", "gatehouse", "cache")
 ruff_cmd = [ruff, "check", "--isolated", "--select", "ANN", "--no-cache", "--output-format", "json", "."]
 gate_cmd = [gatehouse, "check", "--scope", "all", "--rule", "untyped-function", "--format", "json"]
 
-def timed(cmd):
+cpu = {"ruff": [], "cold": [], "warm": []}
+
+def timed(cmd, kind=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if kind:
+        cpu[kind].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall
 
 files = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True).stdout.split()
 size = sum(os.path.getsize(os.path.join(repo, f)) for f in files if f.endswith((".py", ".pyi")))
@@ -64,13 +72,15 @@ print(f"{sum(f.endswith(('.py', '.pyi')) for f in files)} Python files, {size / 
 timed(ruff_cmd); timed(gate_cmd)
 times = {"ruff": [], "cold": [], "warm": []}
 for _ in range(runs):
-    times["ruff"].append(timed(ruff_cmd))
+    times["ruff"].append(timed(ruff_cmd, "ruff"))
     shutil.rmtree(cache_dir, ignore_errors=True)
-    times["cold"].append(timed(gate_cmd))
-    times["warm"].append(timed(gate_cmd))
+    times["cold"].append(timed(gate_cmd, "cold"))
+    times["warm"].append(timed(gate_cmd, "warm"))
 med = {k: statistics.median(v) for k, v in times.items()}
 for k, label in (("ruff", "ruff check --select ANN --no-cache"), ("cold", "gatehouse check, cold cache"), ("warm", "gatehouse check, warm cache")):
-    print(f"{label:36} median {med[k] * 1000:8.1f} ms  (min {min(times[k]) * 1000:.1f}, max {max(times[k]) * 1000:.1f})")
+    print(f"{label:36} median {med[k] * 1000:8.1f} ms  (min {min(times[k]) * 1000:.1f}, max {max(times[k]) * 1000:.1f});"
+          f" CPU (user+sys) median {statistics.median(cpu[k]) * 1000:.0f} ms")
 print(f"cold / ruff = {med['cold'] / med['ruff']:.2f}  (target <= 2.0)")
 print(f"warm / ruff = {med['warm'] / med['ruff']:.2f}  (target <= 0.25)")
+print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine skews wall times)")
 PY
