@@ -108,6 +108,7 @@ static META: RuleMeta = RuleMeta {
     languages: &[Language::Python],
     codes: report::CODES,
     version: 3,
+    uses_project: false,
     module_source: include_str!("mod.rs"),
 };
 

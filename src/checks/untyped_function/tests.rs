@@ -93,6 +93,7 @@ fn run(path: &str, source: &str, options: Options) -> Vec<Diagnostic> {
         language: Language::Python,
         source,
         tree: &tree,
+        project: &crate::checks::NoProject,
     };
     let mut out = Vec::new();
     check_file(options, &file, &mut out);
@@ -214,6 +215,7 @@ fn parse_vs_check() {
                 language: Language::Python,
                 source: &source,
                 tree: &tree,
+                project: &crate::checks::NoProject,
             };
             let mut out = Vec::new();
             check_file(Options::default(), &file, &mut out);
