@@ -65,7 +65,10 @@ pub struct Diagnostic {
 
 /// Every registered check. A new check is one module and one line here.
 pub fn all() -> &'static [&'static dyn Check] {
-    &[&sensitive_path::SensitivePath, &untyped_function::UntypedFunction]
+    &[
+        &sensitive_path::SensitivePath,
+        &untyped_function::UntypedFunction,
+    ]
 }
 
 /// The check with this rule id.
