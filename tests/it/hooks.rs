@@ -59,7 +59,7 @@ fn gated(run: &Run) -> Vec<String> {
         .collect()
 }
 
-fn remote_has(origin: &PathBuf, env: &TestEnv, reference: &str) -> Option<String> {
+fn remote_has(origin: &std::path::Path, env: &TestEnv, reference: &str) -> Option<String> {
     let out = env
         .command("git", origin)
         .args(["rev-parse", "--verify", "-q", reference])
