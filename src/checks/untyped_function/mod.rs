@@ -40,14 +40,10 @@
 //!
 //! Decided where gatehouse cannot see what ruff sees:
 //!
-//! - Private modules: ruff makes a module private when a component of its dotted module path
-//!   starts with `_` (dunders such as `__init__` aside), the module path running through the
-//!   directories that have an `__init__.py`. A check sees only the repository-relative path, so
-//!   every directory counts: `_vendor/lib/x.py` is private here even without
-//!   `_vendor/__init__.py`. Measured against ruff's rule on the files of eight PyPI sdists
-//!   (sympy, django, pip, setuptools, ipython, rich, attrs, requests: 5,668 files), this is
-//!   wrong for 85 files (setuptools' `_vendor/`, django's `docs/_ext/`), where "the file name
-//!   only" would be wrong for 511 (every module under pip's `_internal/` package).
+//! - Private modules, as ruff decides them: a component of the dotted module path starts with `_`
+//!   (dunders such as `__init__` aside), the module path running up from the file through the
+//!   directories that have an `__init__.py` in the checked revision (an `__init__.pyi` alone does
+//!   not make a package, as in ruff). `docs/_ext/x.py` without `docs/_ext/__init__.py` is public.
 //! - Decorator names resolve through the scopes of the function body being walked (its
 //!   classes included) and the module's, as bound at the decorator; the bodies of functions
 //!   further out (a def inside a def inside a def) are not consulted, nor does a name used
@@ -107,8 +103,8 @@ static META: RuleMeta = RuleMeta {
     default_level: Level::Block,
     languages: &[Language::Python],
     codes: report::CODES,
-    version: 3,
-    uses_project: false,
+    version: 4,
+    uses_project: true,
     module_source: include_str!("mod.rs"),
 };
 
@@ -154,7 +150,9 @@ pub fn check_file(options: Options, file: &ParsedFile<'_>, out: &mut Vec<Diagnos
         return;
     }
     let mut walker = walk::Walker::new(options, fields, file.source, Reporter { file, out });
-    walker.module_private = names::is_private_module(file.path);
+    walker.module_private = names::is_private_module(file.path, |dir| {
+        file.project.exists(&format!("{dir}/__init__.py"))
+    });
     walker.module = exports::module_scope(root, file.source, fields);
     let start = walker.rep.len();
     walker.run(root);

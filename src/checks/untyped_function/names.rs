@@ -164,16 +164,31 @@ pub(super) fn is_dummy(name: &str) -> bool {
     name.starts_with('_') && (name.bytes().all(|b| b == b'_') || !name.ends_with('_'))
 }
 
-/// Whether a module is private by its path: any directory or the file itself named `_x` (but
-/// not a dunder such as `__init__`), each component taken up to its last dot.
-pub(super) fn is_private_module(path: &str) -> bool {
-    path.split('/').any(|component| {
+/// Whether a module is private, as ruff decides it from the module path: the file itself named
+/// `_x` (but not a dunder such as `__init__`), or a package on its module path named so. The
+/// module path runs up from the file through the directories that are packages (have an
+/// `__init__.py`, which `is_package` answers for a directory path) and stops at the first that
+/// is not.
+pub(super) fn is_private_module(path: &str, is_package: impl Fn(&str) -> bool) -> bool {
+    let private = |component: &str| {
         let stem = component
             .rfind('.')
             .filter(|&i| i > 0)
             .map_or(component, |i| &component[..i]);
         stem.starts_with('_') && !is_magic(stem)
-    })
+    };
+    let (mut dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    if private(file) {
+        return true;
+    }
+    while !dir.is_empty() && is_package(dir) {
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        if private(name) {
+            return true;
+        }
+        dir = parent;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -192,12 +207,22 @@ mod tests {
 
     #[test]
     fn private_modules_by_path_component() {
-        assert!(is_private_module("pkg/_impl.py"));
-        assert!(is_private_module("pkg/_vendor/lib/mod.py"));
-        assert!(!is_private_module("pkg/__init__.py"));
-        assert!(!is_private_module("pkg/__main__.py"));
-        assert!(!is_private_module("src/pkg/mod.pyi"));
-        assert!(!is_private_module("pkg/.hidden/mod.py"));
+        let all = |_: &str| true;
+        assert!(is_private_module("pkg/_impl.py", all));
+        assert!(is_private_module("pkg/_vendor/lib/mod.py", all));
+        assert!(!is_private_module("pkg/__init__.py", all));
+        assert!(!is_private_module("pkg/__main__.py", all));
+        assert!(!is_private_module("src/pkg/mod.pyi", all));
+        assert!(!is_private_module("pkg/.hidden/mod.py", all));
+        // Only packages are on the module path: `docs/_ext` without `__init__.py` is not one.
+        let none = |_: &str| false;
+        assert!(!is_private_module("docs/_ext/ext.py", none));
+        assert!(is_private_module("docs/_ext.py", none));
+        // The module path stops at the first directory that is not a package.
+        let only_inner = |dir: &str| dir == "_vendor/pkg";
+        assert!(!is_private_module("_vendor/pkg/mod.py", only_inner));
+        let both = |dir: &str| dir == "_vendor/pkg" || dir == "_vendor";
+        assert!(is_private_module("_vendor/pkg/mod.py", both));
     }
 
     #[test]

@@ -86,6 +86,20 @@ fn header(name: &str, source: &str) -> Header {
     }
 }
 
+/// A revision in which every directory of a fixture's path is a package (has `__init__.py`).
+struct Packages;
+
+impl crate::checks::ProjectFiles for Packages {
+    fn paths(&self) -> &[String] {
+        &[]
+    }
+
+    fn read(&self, path: &str) -> Option<std::sync::Arc<str>> {
+        path.ends_with("/__init__.py")
+            .then(|| std::sync::Arc::from(""))
+    }
+}
+
 fn run(path: &str, source: &str, options: Options) -> Vec<Diagnostic> {
     let tree = parse(Language::Python, source).unwrap();
     let file = ParsedFile {
@@ -93,7 +107,7 @@ fn run(path: &str, source: &str, options: Options) -> Vec<Diagnostic> {
         language: Language::Python,
         source,
         tree: &tree,
-        project: &crate::checks::NoProject,
+        project: &Packages,
     };
     let mut out = Vec::new();
     check_file(options, &file, &mut out);
