@@ -6,6 +6,7 @@
 
 mod project;
 pub mod sensitive_path;
+pub mod untyped_function;
 
 pub use project::{NoProject, ProjectFiles};
 
@@ -64,7 +65,10 @@ pub struct Diagnostic {
 
 /// Every registered check. A new check is one module and one line here.
 pub fn all() -> &'static [&'static dyn Check] {
-    &[&sensitive_path::SensitivePath]
+    &[
+        &sensitive_path::SensitivePath,
+        &untyped_function::UntypedFunction,
+    ]
 }
 
 /// The check with this rule id.

@@ -10,6 +10,10 @@ pub trait ProjectFiles {
     fn paths(&self) -> &[String];
     /// The text of a file of the revision (lossy UTF-8), or `None` when it does not exist.
     fn read(&self, path: &str) -> Option<Arc<str>>;
+    /// Whether a file exists in the revision (cheaper than reading it).
+    fn exists(&self, path: &str) -> bool {
+        self.read(path).is_some()
+    }
 }
 
 /// An empty revision, for checks run on a lone file (tests, or rules that need no project).

@@ -40,7 +40,7 @@ fn config_overrides_packs_which_override_built_ins() {
         "c.toml",
         "scope = \"all\"\n[[sensitive]]\nname = \"ci-config\"\nlevel = \"block\"\n",
     );
-    let settings = load(&[pack.clone()], Some(&config)).unwrap();
+    let settings = load(std::slice::from_ref(&pack), Some(&config)).unwrap();
     let ci = settings
         .sensitive
         .iter()

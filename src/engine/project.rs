@@ -25,7 +25,8 @@ enum Store {
 /// The checked revision as a whole.
 pub struct Revision {
     store: Store,
-    paths: Vec<String>,
+    /// The sorted file list, built the first time a check asks for it.
+    paths: OnceLock<Vec<String>>,
     repo: Mutex<git2::Repository>,
     contents: Mutex<HashMap<String, Option<Arc<str>>>>,
     listing: OnceLock<String>,
@@ -51,42 +52,61 @@ impl Revision {
         )
     }
 
-    /// The working tree: tracked files and untracked files that are not ignored.
+    /// The working tree: tracked files, and untracked files that are not ignored.
     pub fn worktree(repo: &Repo) -> git::Result<Revision> {
         let workdir = repo
             .workdir()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
         let (files, _) = repo.index_files()?;
-        let mut index: HashMap<String, IndexFile> =
-            files.into_iter().map(|f| (f.path.clone(), f)).collect();
-        for path in repo.untracked_files()? {
-            index
-                .entry(path.clone())
-                .or_insert_with(|| IndexFile::untracked(path));
-        }
+        let index = files.into_iter().map(|f| (f.path.clone(), f)).collect();
         Revision::new(repo, Store::Worktree { workdir, index })
     }
 
     fn new(repo: &Repo, store: Store) -> git::Result<Revision> {
-        let mut paths: Vec<String> = match &store {
-            Store::Blobs(files) => files.keys().cloned().collect(),
-            Store::Worktree { index, .. } => index.keys().cloned().collect(),
-        };
-        paths.sort_unstable();
         Ok(Revision {
             store,
-            paths,
+            paths: OnceLock::new(),
             repo: Mutex::new(repo.reopen()?),
             contents: Mutex::new(HashMap::new()),
             listing: OnceLock::new(),
         })
     }
 
+    /// Every file of the revision, sorted. In the working tree that lists untracked files too,
+    /// which costs a status walk, so it is done only when a check asks.
+    pub fn paths(&self) -> &[String] {
+        self.paths.get_or_init(|| {
+            let mut paths: Vec<String> = match &self.store {
+                Store::Blobs(files) => files.keys().cloned().collect(),
+                Store::Worktree { index, .. } => {
+                    let mut paths: Vec<String> = index.keys().cloned().collect();
+                    if let Ok(repo) = self.repo.lock() {
+                        paths.extend(git::untracked_files(&repo).unwrap_or_default());
+                    }
+                    paths
+                }
+            };
+            paths.sort_unstable();
+            paths.dedup();
+            paths
+        })
+    }
+
     /// A digest of the file list, so results that depend on it are reused only while it holds.
     pub fn listing_digest(&self) -> &str {
         self.listing
-            .get_or_init(|| hash_blob(self.paths.join("\n").as_bytes()).to_string())
+            .get_or_init(|| hash_blob(self.paths().join("\n").as_bytes()).to_string())
+    }
+
+    /// Whether `path` is a file of the revision.
+    pub fn exists(&self, path: &str) -> bool {
+        match &self.store {
+            Store::Blobs(files) => files.contains_key(path),
+            Store::Worktree { workdir, index } => {
+                index.contains_key(path) || workdir.join(path).is_file()
+            }
+        }
     }
 
     /// The blob id of `path` in this revision, `None` when it does not exist.
@@ -94,10 +114,11 @@ impl Revision {
         match &self.store {
             Store::Blobs(files) => files.get(path).copied(),
             Store::Worktree { workdir, index } => {
-                let entry = index.get(path)?;
                 let file = workdir.join(path);
-                let meta = std::fs::metadata(&file).ok()?;
-                if super::stat_matches(entry, &meta) {
+                let meta = std::fs::metadata(&file)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)?;
+                if let Some(entry) = index.get(path).filter(|e| super::stat_matches(e, &meta)) {
                     return Some(entry.id);
                 }
                 std::fs::read(file).ok().map(|bytes| hash_blob(&bytes))
@@ -113,10 +134,7 @@ impl Revision {
                 let blob = repo.find_blob(*id).ok()?;
                 blob.content().to_vec()
             }
-            Store::Worktree { workdir, index } => {
-                index.get(path)?;
-                std::fs::read(workdir.join(path)).ok()?
-            }
+            Store::Worktree { workdir, .. } => std::fs::read(workdir.join(path)).ok()?,
         };
         Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
     }
@@ -181,7 +199,12 @@ impl<'r> Tracker<'r> {
 impl ProjectFiles for Tracker<'_> {
     fn paths(&self) -> &[String] {
         self.listed.set(true);
-        &self.revision.paths
+        self.revision.paths()
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.reads.borrow_mut().push(path.to_string());
+        self.revision.exists(path)
     }
 
     fn read(&self, path: &str) -> Option<Arc<str>> {

@@ -106,11 +106,10 @@ pub fn evaluate(
     let mut findings = report.findings;
     // A change cannot loosen its own gate: the configuration the base had counts too, and for
     // each finding the stricter level wins.
-    if let Some(base_settings) = base.and_then(|b| config::load_at(repo, b).ok()) {
-        if base_settings.digest != settings.digest {
-            let strict = engine::run(repo, &base_settings, &gate_request(&base_settings, &target))?;
-            merge_stricter(&mut findings, strict.findings);
-        }
+    let base_settings = base.and_then(|b| config::load_at(repo, b).ok());
+    if let Some(base_settings) = base_settings.filter(|b| b.digest != settings.digest) {
+        let strict = engine::run(repo, &base_settings, &gate_request(&base_settings, &target))?;
+        merge_stricter(&mut findings, strict.findings);
     }
     if settings.agent_commits != Level::Off {
         for commit in &commits {

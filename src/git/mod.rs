@@ -123,20 +123,7 @@ impl Repo {
 
     /// Untracked files that are not ignored, as `git status` lists them.
     pub fn untracked_files(&self) -> Result<Vec<String>> {
-        let mut opts = git2::StatusOptions::new();
-        opts.include_untracked(true)
-            .recurse_untracked_dirs(true)
-            .include_ignored(false)
-            .exclude_submodules(true);
-        let statuses = self
-            .repo
-            .statuses(Some(&mut opts))
-            .map_err(ctx("listing untracked files"))?;
-        Ok(statuses
-            .iter()
-            .filter(|s| s.status().contains(git2::Status::WT_NEW))
-            .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
-            .collect())
+        untracked_files(&self.repo)
     }
 
     pub fn git2(&self) -> &Repository {
@@ -362,4 +349,21 @@ fn explain_open_error(cwd: &str, source: git2::Error) -> GitError {
 pub fn hash_blob(content: &[u8]) -> Oid {
     // Hashing bytes in memory cannot fail; libgit2 returns an error only for invalid object types.
     Oid::hash_object(ObjectType::Blob, content).unwrap_or(Oid::ZERO_SHA1)
+}
+
+/// Untracked files that are not ignored, as `git status` lists them.
+pub fn untracked_files(repo: &Repository) -> Result<Vec<String>> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .map_err(ctx("listing untracked files"))?;
+    Ok(statuses
+        .iter()
+        .filter(|s| s.status().contains(git2::Status::WT_NEW))
+        .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
+        .collect())
 }

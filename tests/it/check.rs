@@ -332,3 +332,176 @@ fn a_bare_repository_checks_ranges_with_config_from_head() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bare repository"), "{}", run.stderr);
 }
+
+#[test]
+fn a_second_identical_check_parses_nothing() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    repo.write("a.py", "def f(x):\n    return x\n")
+        .write("b.py", "def g(y: int) -> int:\n    return y\n");
+    repo.commit("base");
+    let first = repo.gatehouse(&["check", "--stats", "--format", "json"]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("2 files checked: 2 parsed, 0 from cache"),
+        "{}",
+        first.stderr
+    );
+    let second = repo.gatehouse(&["check", "--stats", "--format", "json"]);
+    assert!(
+        second
+            .stderr
+            .contains("2 files checked: 0 parsed, 2 from cache"),
+        "{}",
+        second.stderr
+    );
+    let strip = |run: &crate::common::Run| {
+        let mut v = run.json();
+        v["elapsed_ms"] = 0.into();
+        v
+    };
+    assert_eq!(
+        strip(&first),
+        strip(&second),
+        "the cache answers exactly what parsing did"
+    );
+    // An edited file is parsed again; the other still comes from the cache.
+    repo.write("b.py", "def g(y):\n    return y\n");
+    let third = repo.gatehouse(&["check", "--stats", "--format", "json"]);
+    assert!(
+        third
+            .stderr
+            .contains("2 files checked: 1 parsed, 1 from cache"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(findings(&third.json()).len(), 4);
+    // A corrupt cache entry is ignored and rewritten.
+    let cache = repo.root.join(".git/gatehouse/cache");
+    for entry in walk(&cache) {
+        std::fs::write(entry, b"{ torn").unwrap();
+    }
+    let fourth = repo.gatehouse(&["check", "--stats", "--format", "json"]);
+    assert!(
+        fourth.stderr.contains("2 parsed, 0 from cache"),
+        "{}",
+        fourth.stderr
+    );
+    assert_eq!(strip(&fourth), strip(&third));
+    let fifth = repo.gatehouse(&["check", "--stats"]);
+    assert!(
+        fifth.stderr.contains("0 parsed, 2 from cache"),
+        "{}",
+        fifth.stderr
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
+}
+
+#[test]
+fn binary_large_and_non_utf8_files() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    repo.write(".gatehouse/config.toml", "max_file_size = 1000\n");
+    repo.write("bin.py", b"def f(x):\x00\n    pass\n");
+    repo.write(
+        "big.py",
+        format!("def big(x):\n    pass\n{}", "# padding\n".repeat(200)),
+    );
+    repo.write(
+        "latin1.py",
+        b"# caf\xe9\nname = \"\xe9t\xe9\"\n\n\ndef g(y):\n    pass\n",
+    );
+    repo.commit("odd files");
+    let run = repo.gatehouse(&["check", "--format", "json", "--rule", "untyped-function"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found: Vec<(String, u64, String, String)> = findings(&run.json());
+    let paths: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert!(
+        paths.iter().all(|p| *p == "latin1.py"),
+        "binary and large files are skipped: {paths:?}"
+    );
+    assert!(
+        found.iter().any(|f| f.1 == 5 && f.3 == "ANN001"),
+        "the intact part is checked: {found:?}"
+    );
+    let human = repo.gatehouse(&["check", "--rule", "untyped-function"]);
+    assert!(
+        human
+            .stdout
+            .contains("2 files skipped (1 binary, 1 over the size limit)"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn changed_lines_scoping_in_a_range() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    repo.write(
+        "legacy.py",
+        "def old(a):\n    return a\n\n\ndef also_old(b):\n    return b\n",
+    );
+    repo.commit("legacy");
+    repo.write("legacy.py", "def old(a):\n    return a\n\n\ndef also_old(b):\n    return b\n\n\ndef new(c):\n    return c\n");
+    repo.commit("one new function");
+    let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<(u64, String)> = findings(&run.json())
+        .into_iter()
+        .map(|f| (f.1, f.3))
+        .collect();
+    assert_eq!(
+        lines,
+        [(9, "ANN201".to_string()), (9, "ANN001".to_string())]
+    );
+    let run = repo.gatehouse(&[
+        "check",
+        "--range",
+        "HEAD~1..HEAD",
+        "--scope",
+        "changed-files",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(findings(&run.json()).len(), 6);
+}
+
+#[test]
+fn human_output_shows_the_line_and_a_caret() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    repo.write(
+        "src/app.py",
+        "import os\n\n\ndef handler(request):\n    return os.getcwd()\n",
+    );
+    repo.commit("app");
+    let run = repo.gatehouse(&["check", "src"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn inline_suppressions() {
+    let env = TestEnv::new();
+    let repo = env.repo("r");
+    repo.write("a.py", "def f(x):  # gatehouse: ignore[untyped-function]\n    pass\n\n# gatehouse: ignore[untyped-function]\ndef g(y):\n    pass\n\ndef h(z):\n    pass\n");
+    repo.commit("a");
+    let run = repo.gatehouse(&["check", "--format", "json"]);
+    let lines: Vec<u64> = findings(&run.json()).into_iter().map(|f| f.1).collect();
+    assert_eq!(lines, [8, 8]);
+}

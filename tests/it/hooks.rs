@@ -59,7 +59,7 @@ fn gated(run: &Run) -> Vec<String> {
         .collect()
 }
 
-fn remote_has(origin: &PathBuf, env: &TestEnv, reference: &str) -> Option<String> {
+fn remote_has(origin: &std::path::Path, env: &TestEnv, reference: &str) -> Option<String> {
     let out = env
         .command("git", origin)
         .args(["rev-parse", "--verify", "-q", reference])
@@ -613,4 +613,41 @@ fn a_hook_without_stdin_gates_nothing_and_passes() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = work.gatehouse(&["hook", "pre-push-typo"]);
     assert_eq!(run.code, 2);
+}
+
+#[test]
+fn only_the_lines_a_push_introduces_are_gated() {
+    let env = TestEnv::new();
+    let (work, origin) = setup(&env);
+    work.write("legacy.py", "def old(a):\n    return a\n");
+    work.git(&["add", "-A"]);
+    work.git(&["commit", "-q", "-m", "legacy, untyped"]);
+    work.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    work.write(
+        "legacy.py",
+        "def old(a):\n    return a\n\n\ndef fixed(b: int) -> int:\n    return b\n",
+    );
+    work.commit("a typed function next to legacy code");
+    let run = push(&work, &["origin", "main"]);
+    assert_eq!(
+        run.code, 0,
+        "legacy code does not block a new, clean change: {}",
+        run.stderr
+    );
+    work.write("legacy.py", "def old(a):\n    return a\n\n\ndef fixed(b: int) -> int:\n    return b\n\n\ndef sloppy(c):\n    return c\n");
+    let tip = work.commit("an untyped function");
+    let run = push(&work, &["origin", "main"]);
+    assert_ne!(run.code, 0);
+    let blocked: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": untyped-function ["))
+        .collect();
+    assert_eq!(blocked.len(), 2, "{}", run.stderr);
+    assert!(
+        blocked.iter().all(|l| l.starts_with("legacy.py:9:")),
+        "{blocked:?}"
+    );
+    assert!(run.stderr.contains("BLOCKED"), "{}", run.stderr);
+    assert_ne!(remote_has(&origin, &env, "main"), Some(tip));
 }
