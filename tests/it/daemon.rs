@@ -227,7 +227,17 @@ async fn learns_what_happened_and_warms_the_cache_after_a_commit() {
         status["last_warm"]["files"], 1,
         "only the changed file: {status}"
     );
+    assert_eq!(status["last_warm"]["parsed"], 1, "{status}");
     assert_eq!(status["commits_warmed"], 1);
+    // What a push of the commit checks is now answered from the cache alone.
+    let check = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD", "--stats"]);
+    assert!(
+        check
+            .stderr
+            .contains("1 files checked: 0 parsed, 1 from cache"),
+        "{}",
+        check.stderr
+    );
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
     daemon
         .wait_for("the reset", |s| s["last_event"]["kind"] == "reset")
