@@ -105,8 +105,9 @@ pub async fn run(
     listener: Listener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let (_watcher, watched) = watcher::start(&daemon.watch_spec(), daemon.shared.clone())?;
-    daemon.shared.set_watched(watched);
+    let watch = watcher::start(&daemon.watch_spec(), daemon.shared.clone())?;
+    let (mut watcher, mut late) = (watch.watcher, watch.late);
+    daemon.shared.set_watched(watch.watched);
     let refresher = tokio::spawn(refresh_loop(daemon.clone()));
     tracing::info!(socket = %daemon.paths.socket.display(), pid = std::process::id(), "daemon ready");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -115,6 +116,7 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             () = daemon.shared.stopped() => break,
+            Some(dir) = late.recv() => add_watch(&daemon, &mut watcher, dir),
             accepted = listener.accept() => match accepted {
                 Ok(stream) => {
                     let Ok(slot) = slots.clone().acquire_owned().await else { break };
@@ -151,6 +153,23 @@ pub async fn run(
     }
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Watches a directory that appeared after the start (recursively).
+fn add_watch(daemon: &Daemon, watcher: &mut notify::RecommendedWatcher, dir: PathBuf) {
+    use notify::Watcher;
+    let mut watched = daemon.shared.watched();
+    if watched.contains(&dir) {
+        return;
+    }
+    match watcher.watch(&dir, notify::RecursiveMode::Recursive) {
+        Ok(()) => {
+            tracing::info!(dir = %dir.display(), "now watching");
+            watched.push(dir);
+            daemon.shared.set_watched(watched);
+        }
+        Err(e) => tracing::warn!(dir = %dir.display(), "cannot watch: {e}"),
+    }
 }
 
 /// Wakes on activity, lets the burst settle, then refreshes on a blocking thread.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{DaemonError, Shared};
 
@@ -43,18 +44,28 @@ impl WatchSpec {
     }
 }
 
-/// Starts watching; the returned watcher must be kept alive. Returns the watched paths too.
-pub fn start(
-    spec: &WatchSpec,
-    shared: Arc<Shared>,
-) -> Result<(RecommendedWatcher, Vec<PathBuf>), DaemonError> {
+/// A started watcher (keep it alive), what it watches, and the directories that appeared later
+/// and need a watch of their own (`.git/worktrees`, created by the first `git worktree add`).
+pub struct Started {
+    pub watcher: RecommendedWatcher,
+    pub watched: Vec<PathBuf>,
+    pub late: UnboundedReceiver<PathBuf>,
+}
+
+/// Starts watching.
+pub fn start(spec: &WatchSpec, shared: Arc<Shared>) -> Result<Started, DaemonError> {
     let state_dir = spec.state_dir.clone();
+    let worktrees = spec.common_dir.join("worktrees");
+    let (late_tx, late) = tokio::sync::mpsc::unbounded_channel();
     let handler = move |result: notify::Result<Event>| match result {
         Ok(event) if event.need_rescan() => {
             shared.rescan.store(true, Ordering::Relaxed);
             shared.activity();
         }
         Ok(event) => {
+            if matches!(event.kind, EventKind::Create(_)) && event.paths.contains(&worktrees) {
+                let _ = late_tx.send(worktrees.clone());
+            }
             if counts(&event, &state_dir) {
                 shared.activity();
             }
@@ -80,7 +91,11 @@ pub fn start(
             })?;
         watched.push(path);
     }
-    Ok((watcher, watched))
+    Ok(Started {
+        watcher,
+        watched,
+        late,
+    })
 }
 
 /// Whether an event is activity: reads (including the daemon's own) and the daemon's own

@@ -316,3 +316,32 @@ fn a_socket_path_too_long_falls_back_to_a_private_directory() {
     assert_eq!(repo.gatehouse(&["daemon", "stop"]).code, 0);
     assert!(!Path::new(socket).exists());
 }
+
+#[test]
+fn a_linked_worktree_finds_the_same_daemon_which_then_watches_worktrees() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    let (_guard, first) = start(&repo);
+    let linked = env.path().join("linked");
+    repo.git(&["worktree", "add", "-q", linked.to_str().unwrap()]);
+    let from_linked = repo.gatehouse_in(&linked, &["daemon", "status", "--format", "json"]);
+    let linked_status = from_linked.json();
+    assert_eq!(
+        linked_status["pid"], first["pid"],
+        "one daemon per repository, not per worktree"
+    );
+    let mut watched = Value::Null;
+    for _ in 0..250 {
+        watched = status(&repo)["watched"].clone();
+        if watched
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().ends_with("worktrees"))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(".git/worktrees is not watched: {watched}");
+}
