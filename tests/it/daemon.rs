@@ -188,6 +188,54 @@ async fn bad_requests_get_errors_and_the_daemon_carries_on() {
 }
 
 #[tokio::test]
+async fn random_bytes_on_the_wire_get_error_responses() {
+    let env = TestEnv::new();
+    let repo = repo_with_commit(&env);
+    let daemon = InProcess::start(&repo.root, DaemonSettings::default()).await;
+    let socket = daemon.paths.socket.clone();
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut codes = Vec::new();
+        for _ in 0..500 {
+            let len = (next() % 300) as usize;
+            let mut line: Vec<u8> = (0..len)
+                .map(|_| next() as u8)
+                .filter(|b| *b != b'\n')
+                .collect();
+            line.push(b'\n');
+            stream.write_all(&line).unwrap();
+            let mut answer = String::new();
+            reader.read_line(&mut answer).unwrap();
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            codes.push((answer["ok"].clone(), answer["error"]["code"].clone()));
+        }
+        codes
+    })
+    .await
+    .unwrap();
+    assert_eq!(answers.len(), 500);
+    assert!(
+        answers
+            .iter()
+            .all(|(ok, code)| *ok == false && code.is_string()),
+        "{answers:?}"
+    );
+    assert_eq!(daemon.request(Command::Ping).await["pong"], true);
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
 async fn serves_many_clients_at_once() {
     let env = TestEnv::new();
     let repo = repo_with_commit(&env);
