@@ -4,6 +4,7 @@
 //! or the filesystem. The engine around it reads files, parallelises, caches by blob id, scopes
 //! findings to changed lines and applies levels.
 
+pub mod missing_import;
 mod project;
 pub mod sensitive_path;
 pub mod untyped_function;
@@ -61,6 +62,10 @@ pub struct Diagnostic {
     pub symbol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// A lower level than the rule's for this finding (e.g. an import guarded by
+    /// `try/except ImportError`); never raises it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
 }
 
 /// Every registered check. A new check is one module and one line here.
@@ -68,6 +73,7 @@ pub fn all() -> &'static [&'static dyn Check] {
     &[
         &sensitive_path::SensitivePath,
         &untyped_function::UntypedFunction,
+        &missing_import::MissingImport,
     ]
 }
 
@@ -122,7 +128,7 @@ impl Finding {
         Finding {
             rule,
             code: d.code,
-            level,
+            level: d.level.map_or(level, |l| l.min(level)),
             path: path.to_string(),
             line: d.line,
             column: d.column,

@@ -14,6 +14,13 @@ pub trait ProjectFiles {
     fn exists(&self, path: &str) -> bool {
         self.read(path).is_some()
     }
+    /// Whether `path` is a directory of the revision (holds at least one file).
+    fn is_dir(&self, path: &str) -> bool {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let paths = self.paths();
+        let at = paths.partition_point(|p| p.as_str() < prefix.as_str());
+        paths.get(at).is_some_and(|p| p.starts_with(&prefix))
+    }
 }
 
 /// An empty revision, for checks run on a lone file (tests, or rules that need no project).

@@ -114,6 +114,7 @@ mod tests {
 
     fn diag() -> Diagnostic {
         Diagnostic {
+            level: None,
             code: "X".into(),
             line: 1,
             column: 2,

@@ -109,6 +109,20 @@ impl Revision {
         }
     }
 
+    /// Whether `path` is a directory of the revision: in a commit or the index, one holding a
+    /// file; in the working tree, a directory on disk (as Python's import system sees it).
+    pub fn is_dir(&self, path: &str) -> bool {
+        match &self.store {
+            Store::Blobs(_) => {
+                let prefix = format!("{}/", path.trim_end_matches('/'));
+                let paths = self.paths();
+                let at = paths.partition_point(|p| p.as_str() < prefix.as_str());
+                paths.get(at).is_some_and(|p| p.starts_with(&prefix))
+            }
+            Store::Worktree { workdir, .. } => workdir.join(path).is_dir(),
+        }
+    }
+
     /// The blob id of `path` in this revision, `None` when it does not exist.
     pub fn blob_id(&self, path: &str) -> Option<Oid> {
         match &self.store {
@@ -155,6 +169,7 @@ impl Revision {
 pub struct Tracker<'r> {
     revision: &'r Revision,
     reads: RefCell<Vec<String>>,
+    dirs: RefCell<Vec<String>>,
     listed: Cell<bool>,
 }
 
@@ -165,6 +180,9 @@ pub struct Dependencies {
     pub files: Vec<(String, Option<String>)>,
     /// The digest of the file list, when the check looked at it.
     pub listing: Option<String>,
+    /// Directories asked about, and whether each existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<(String, bool)>,
 }
 
 impl<'r> Tracker<'r> {
@@ -172,6 +190,7 @@ impl<'r> Tracker<'r> {
         Tracker {
             revision,
             reads: RefCell::new(Vec::new()),
+            dirs: RefCell::new(Vec::new()),
             listed: Cell::new(false),
         }
     }
@@ -192,7 +211,21 @@ impl<'r> Tracker<'r> {
             .listed
             .get()
             .then(|| self.revision.listing_digest().to_string());
-        Dependencies { files, listing }
+        let mut dirs = self.dirs.take();
+        dirs.sort_unstable();
+        dirs.dedup();
+        let dirs = dirs
+            .into_iter()
+            .map(|dir| {
+                let exists = self.revision.is_dir(&dir);
+                (dir, exists)
+            })
+            .collect();
+        Dependencies {
+            files,
+            listing,
+            dirs,
+        }
     }
 }
 
@@ -211,11 +244,16 @@ impl ProjectFiles for Tracker<'_> {
         self.reads.borrow_mut().push(path.to_string());
         self.revision.read(path)
     }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.dirs.borrow_mut().push(path.to_string());
+        self.revision.is_dir(path)
+    }
 }
 
 /// Whether recorded dependencies still hold in `revision`.
 pub fn still_valid(deps: &Dependencies, revision: Option<&Revision>) -> bool {
-    if deps.files.is_empty() && deps.listing.is_none() {
+    if deps.files.is_empty() && deps.listing.is_none() && deps.dirs.is_empty() {
         return true;
     }
     let Some(revision) = revision else {
@@ -228,4 +266,8 @@ pub fn still_valid(deps: &Dependencies, revision: Option<&Revision>) -> bool {
             .files
             .iter()
             .all(|(path, id)| revision.blob_id(path).map(|i| i.to_string()) == *id)
+        && deps
+            .dirs
+            .iter()
+            .all(|(dir, exists)| revision.is_dir(dir) == *exists)
 }

@@ -126,6 +126,7 @@ impl Reporter<'_, '_> {
             message: code.message(&name),
             help: Some(code.help(&name)),
             symbol: Some(name),
+            level: None,
         });
     }
 }

@@ -1,0 +1,168 @@
+//! ## missing-import
+//!
+//! What it does: reports imports that cannot work in this project, the ones a coding agent
+//! hallucinates: a package the project does not declare, a first-party module that does not
+//! exist at the checked revision, a name a first-party module does not define.
+//!
+//! Why it matters: an import of an undeclared package passes on the machine where it happens
+//! to be installed and fails everywhere else; an import of a helper that was renamed last week
+//! looks right and fails at run time. Both are cheap to catch before the push.
+//!
+//! Python: (documented with the Python half)
+//!
+//! Rust: (documented with the Rust half)
+//!
+//! Options (`[rules.missing-import] options = { … }`):
+//!
+//! - `roots`: more Python source roots (repository-relative directories), besides the
+//!   project directory, `src/`, setuptools `package-dir` / `packages.find where`, Poetry
+//!   `packages` and pytest's `pythonpath`.
+//! - `mapping`: import name → the distribution(s) that provide it, for the mismatches the
+//!   built-in table does not know: `mapping = { foo = "python-foo-bindings" }`.
+//! - `allow`: top-level Python module names or Rust crate names always accepted (a module the
+//!   host application provides at run time, such as `bpy`).
+//! - `guarded-level`: the level of a Python import inside `try: … except ImportError:` (an
+//!   optional dependency); default: the rule's level. `"warn"` reports without blocking,
+//!   `"off"` drops them.
+//!
+//! Example (`.gatehouse/config.toml`):
+//!
+//! ```toml
+//! [rules.missing-import]
+//! level = "block"
+//! options = { roots = ["lib"], mapping = { foo = "python-foo-bindings" }, guarded-level = "warn" }
+//! ```
+
+pub mod python;
+pub mod rust;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::checks::{Check, Diagnostic, FileRule, RuleMeta, parse_options};
+use crate::config::Level;
+use crate::lang::{Language, ParsedFile};
+
+/// The rule id.
+pub const ID: &str = "missing-import";
+
+/// The finer kinds of finding.
+pub const CODES: &[(&str, &str)] = &[
+    (
+        "undeclared-package",
+        "a Python import of a package that is neither the standard library, first-party, nor provided by a declared distribution",
+    ),
+    (
+        "missing-module",
+        "a first-party Python module, or a Rust `crate::`/`self::`/`super::` module, that does not exist",
+    ),
+    (
+        "missing-name",
+        "`from first_party import name` where the module does not define `name`",
+    ),
+    (
+        "undeclared-crate",
+        "a Rust path whose first segment is a crate this package does not depend on",
+    ),
+];
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "imports of undeclared packages and crates, and of first-party modules or names that do not exist",
+    default_level: Level::Block,
+    languages: &[Language::Python, Language::Rust],
+    codes: CODES,
+    version: 1,
+    uses_project: true,
+    module_source: include_str!("mod.rs"),
+};
+
+/// One name or several, as a TOML string or array.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn names(&self) -> &[String] {
+        match self {
+            OneOrMany::One(name) => std::slice::from_ref(name),
+            OneOrMany::Many(names) => names,
+        }
+    }
+}
+
+/// The rule's options.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    pub roots: Vec<String>,
+    pub mapping: BTreeMap<String, OneOrMany>,
+    pub allow: Vec<String>,
+    pub guarded_level: Option<Level>,
+}
+
+/// The `missing-import` check.
+pub struct MissingImport;
+
+impl Check for MissingImport {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn configure(&self, options: &toml::Table) -> Result<Box<dyn FileRule>, String> {
+        let options = parse_options::<Options>(options)?;
+        Ok(Box::new(Configured {
+            python: python::Memo::default(),
+            rust: rust::Memo::default(),
+            options,
+        }))
+    }
+}
+
+/// The configured rule; it lives for one engine run, so what it memoises (parsed manifests,
+/// the names other modules define) is never stale.
+struct Configured {
+    options: Options,
+    python: python::Memo,
+    rust: rust::Memo,
+}
+
+impl FileRule for Configured {
+    fn check(&self, file: &ParsedFile<'_>, out: &mut Vec<Diagnostic>) {
+        match file.language {
+            Language::Python => python::check(file, &self.options, &self.python, out),
+            Language::Rust => rust::check(file, &self.options, &self.rust, out),
+        }
+    }
+}
+
+/// A diagnostic of `code` at `node`.
+pub(crate) fn diagnostic(
+    file: &ParsedFile<'_>,
+    node: tree_sitter::Node<'_>,
+    code: &str,
+    message: String,
+    symbol: &str,
+    help: String,
+) -> Diagnostic {
+    let (line, column) = file.start(node);
+    let (end_line, end_column) = file.end(node);
+    Diagnostic {
+        code: code.to_string(),
+        line,
+        column,
+        end_line,
+        end_column,
+        message,
+        symbol: Some(symbol.to_string()),
+        help: Some(help),
+        level: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
