@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{MissingImport, Options};
+use super::MissingImport;
 use crate::checks::{Check, Diagnostic, ProjectFiles, module_doc};
 use crate::lang::{Language, ParsedFile, parse};
 
@@ -18,7 +18,12 @@ macro_rules! fixture {
 }
 
 /// Every fixture; a new one is one line here.
-pub(super) const FIXTURES: &[(&str, &str)] = &[];
+pub(super) const FIXTURES: &[(&str, &str)] = &[
+    fixture!("python_forms.txt"),
+    fixture!("python_manifests.txt"),
+    fixture!("python_no_manifest.txt"),
+    fixture!("python_requires_312.txt"),
+];
 
 /// A revision held in memory.
 pub(super) struct MemProject {
@@ -27,18 +32,14 @@ pub(super) struct MemProject {
 }
 
 impl MemProject {
-    /// The project of a fixture, and the options its `# options:` TOML line sets.
-    pub(super) fn from_fixture(text: &str) -> (MemProject, Options) {
+    /// The project of a fixture.
+    pub(super) fn from_fixture(text: &str) -> MemProject {
         let mut files: BTreeMap<String, String> = BTreeMap::new();
-        let mut options = Options::default();
         let mut current: Option<String> = None;
         for line in text.lines() {
             if let Some(path) = line.strip_prefix("# --- ") {
                 current = Some(path.trim().to_string());
                 files.entry(path.trim().to_string()).or_default();
-            } else if let (None, Some(toml)) = (&current, line.strip_prefix("# options:")) {
-                let table: toml::Table = toml::from_str(toml).expect("fixture options");
-                options = crate::checks::parse_options(&table).expect("fixture options");
             } else if let Some(path) = &current {
                 let file = files.entry(path.clone()).or_default();
                 file.push_str(line);
@@ -47,7 +48,7 @@ impl MemProject {
         }
         let paths = files.keys().cloned().collect();
         let files = files.into_iter().map(|(k, v)| (k, Arc::from(v))).collect();
-        (MemProject { files, paths }, options)
+        MemProject { files, paths }
     }
 }
 
@@ -104,12 +105,21 @@ fn expected(source: &str) -> Vec<(u32, String)> {
     expected
 }
 
+/// The options of a fixture's `# options: { … }` line (an inline TOML table), before its files.
 fn options_table(text: &str) -> toml::Table {
-    text.lines()
+    let Some(inline) = text
+        .lines()
         .take_while(|l| !l.starts_with("# --- "))
         .find_map(|l| l.strip_prefix("# options:"))
-        .map(|t| toml::from_str(t).expect("fixture options"))
-        .unwrap_or_default()
+    else {
+        return toml::Table::new();
+    };
+    let mut wrapper: toml::Table =
+        toml::from_str(&format!("o = {inline}")).expect("fixture options");
+    match wrapper.remove("o") {
+        Some(toml::Value::Table(table)) => table,
+        _ => panic!("fixture options must be an inline table"),
+    }
 }
 
 fn render(results: &[(String, Vec<Diagnostic>)]) -> String {
@@ -139,7 +149,7 @@ fn render(results: &[(String, Vec<Diagnostic>)]) -> String {
 fn fixtures_fire_exactly_where_their_markers_say() {
     let mut failures = String::new();
     for (name, text) in FIXTURES {
-        let (project, _) = MemProject::from_fixture(text);
+        let project = MemProject::from_fixture(text);
         let results = run(&project, &options_table(text));
         for (path, found) in &results {
             let source = project.read(path).unwrap();
@@ -166,14 +176,18 @@ fn explain_prints_the_module_doc() {
     let doc = module_doc(MissingImport.meta().module_source);
     assert!(doc.starts_with("## missing-import"), "{doc}");
     assert!(doc.contains("undeclared-package") && doc.contains("undeclared-crate"));
-    assert!(!doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"), "{doc}");
+    assert!(
+        !doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"),
+        "{doc}"
+    );
 }
 
 #[test]
 fn options_are_kebab_case_and_unknown_ones_are_rejected() {
-    let table: toml::Table =
-        toml::from_str("roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }")
-            .unwrap();
+    let table: toml::Table = toml::from_str(
+        "roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }",
+    )
+    .unwrap();
     assert!(MissingImport.configure(&table).is_ok());
     let table: toml::Table = toml::from_str("root = [\"lib\"]").unwrap();
     let error = MissingImport.configure(&table).err().unwrap();

@@ -1,15 +1,443 @@
-//! The Python half of `missing-import`.
+//! The Python half of `missing-import`: each import is the standard library, first-party (then
+//! its module and names must exist), provided by a declared distribution, or a finding.
 
+mod dists;
+mod imports;
+mod manifest;
+mod modules;
+mod project;
 mod stdlib;
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use imports::Import;
+use modules::{Found, Index};
+use project::Project;
+
+use super::{Options, diagnostic};
 use crate::checks::Diagnostic;
 use crate::lang::ParsedFile;
 
-use super::Options;
-
-/// What one engine run has learned about manifests and modules, shared by all files.
+/// What one engine run has learned about the revision, shared by all files.
 #[derive(Default)]
-pub struct Memo {}
+pub struct Memo {
+    index: OnceLock<Index>,
+    projects: Mutex<HashMap<String, Arc<Project>>>,
+    names: Mutex<HashMap<String, Option<Arc<HashSet<String>>>>>,
+}
 
 /// Checks one Python file.
-pub fn check(_file: &ParsedFile<'_>, _options: &Options, _memo: &Memo, _out: &mut Vec<Diagnostic>) {}
+pub fn check(file: &ParsedFile<'_>, options: &Options, memo: &Memo, out: &mut Vec<Diagnostic>) {
+    let imports = imports::collect(file.tree.root_node(), file.source);
+    if imports.is_empty() {
+        return;
+    }
+    let paths = file.project.paths();
+    let index = memo.index.get_or_init(|| Index::new(paths, &[]));
+    let project = project_of(file, options, memo, index);
+    let roots = roots(file.path, &project, index);
+    let ctx = Ctx {
+        file,
+        options,
+        memo,
+        index,
+        project: &project,
+        roots,
+    };
+    for import in &imports {
+        let start = out.len();
+        if import.level > 0 {
+            ctx.relative(import, out);
+        } else {
+            ctx.absolute(import, out);
+        }
+        if import.guarded
+            && let Some(level) = options.guarded_level
+        {
+            out[start..].iter_mut().for_each(|d| d.level = Some(level));
+        }
+    }
+}
+
+/// The project of `file`, read once per run; its manifests are recorded as read by every file.
+fn project_of(
+    file: &ParsedFile<'_>,
+    options: &Options,
+    memo: &Memo,
+    index: &Index,
+) -> Arc<Project> {
+    let dir = project::project_dir(file.path, &|p| index.is_file(p));
+    let known = memo.projects.lock().ok().and_then(|p| p.get(&dir).cloned());
+    if let Some(project) = known {
+        for path in &project.read {
+            file.project.read(path);
+        }
+        return project;
+    }
+    let project = Arc::new(project::load(&dir, file.project, options));
+    if let Ok(mut projects) = memo.projects.lock() {
+        projects.insert(dir, Arc::clone(&project));
+    }
+    project
+}
+
+/// The directories `import x` searches for a file: the project's source roots, the file's own
+/// directory (a script's `sys.path[0]`), the first directory above it that is not a package
+/// (pytest's rootdir insertion), and the repository root.
+fn roots(path: &str, project: &Project, index: &Index) -> Vec<String> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut roots = project.roots.clone();
+    roots.push(dir.to_string());
+    let mut base = dir;
+    while !base.is_empty() && index.is_file(&format!("{base}/__init__.py")) {
+        base = base.rsplit_once('/').map_or("", |(d, _)| d);
+    }
+    roots.push(base.to_string());
+    roots.push(String::new());
+    let mut seen = HashSet::new();
+    roots.retain(|r| seen.insert(r.clone()) && index.is_dir(r));
+    roots
+}
+
+struct Ctx<'a, 'f> {
+    file: &'a ParsedFile<'f>,
+    options: &'a Options,
+    memo: &'a Memo,
+    index: &'a Index,
+    project: &'a Project,
+    roots: Vec<String>,
+}
+
+impl Ctx<'_, '_> {
+    fn absolute(&self, import: &Import<'_>, out: &mut Vec<Diagnostic>) {
+        let parts: Vec<&str> = import.module.split('.').collect();
+        let top = parts[0];
+        if self.options.allow.iter().any(|a| a == top) || is_stdlib(top, self.project.python_bits) {
+            return;
+        }
+        let hits: Vec<(&str, Found)> = self
+            .roots
+            .iter()
+            .filter_map(|r| self.index.child(r, top).map(|f| (r.as_str(), f)))
+            .collect();
+        let regular = hits
+            .iter()
+            .any(|(_, f)| !matches!(f, Found::Package { init: None }));
+        let provided = self.project.provided.contains(&top.to_ascii_lowercase());
+        if !hits.is_empty() && (regular || !provided) {
+            let roots: Vec<&str> = hits.iter().map(|(r, _)| *r).collect();
+            self.first_party(import, &roots, &parts, out);
+        } else if !provided && !self.index.exists_anywhere(top) && self.project.declares {
+            out.push(self.undeclared(import, top));
+        }
+    }
+
+    fn relative(&self, import: &Import<'_>, out: &mut Vec<Diagnostic>) {
+        let mut base = self.file.path.rsplit_once('/').map(|(d, _)| d);
+        for _ in 1..import.level {
+            base = base.and_then(|b| {
+                if b.is_empty() {
+                    None
+                } else {
+                    Some(b.rsplit_once('/').map_or("", |(d, _)| d))
+                }
+            });
+        }
+        let Some(base) = base else {
+            let message = format!(
+                "`{}` goes above the top of the repository",
+                relative_text(import)
+            );
+            out.push(self.missing_module(import, message, None));
+            return;
+        };
+        let parts: Vec<&str> = import.module.split('.').filter(|p| !p.is_empty()).collect();
+        self.first_party(import, &[base], &parts, out);
+    }
+
+    /// Checks that `parts` resolve under one of `roots`, then the imported names.
+    fn first_party(
+        &self,
+        import: &Import<'_>,
+        roots: &[&str],
+        parts: &[&str],
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let resolved: Vec<(&str, usize, Option<Found>)> = roots
+            .iter()
+            .map(|r| {
+                let (depth, found) = self.index.resolve(r, parts);
+                (*r, depth, found)
+            })
+            .collect();
+        let complete: Vec<(&str, Option<Found>)> = resolved
+            .iter()
+            .filter(|(_, depth, _)| *depth == parts.len())
+            .map(|(r, _, f)| (*r, f.clone()))
+            .collect();
+        if complete.is_empty() {
+            let (root, depth, found) = resolved
+                .iter()
+                .max_by_key(|(_, d, _)| *d)
+                .cloned()
+                .unwrap_or(("", 0, None));
+            if self.generated(root, parts)
+                || matches!(&found, Some(Found::Module { file }) if !is_source(file))
+            {
+                return;
+            }
+            let prefix = parts[..depth].join(".");
+            let dir = manifest::join(root, &parts[..depth].join("/"));
+            let missing = parts[depth];
+            let shown = if import.level > 0 {
+                relative_text(import)
+            } else {
+                import.module.clone()
+            };
+            let message = if depth == 0 {
+                format!("no module `{shown}`: there is no `{missing}` here")
+            } else {
+                format!("no module `{shown}`: `{prefix}` has no `{missing}`")
+            };
+            let candidates = self.index.children(&dir);
+            out.push(self.missing_module(import, message, near_miss(missing, &candidates)));
+            return;
+        }
+        if import.names.is_empty() {
+            return;
+        }
+        for (name, node) in &import.names {
+            let defined = complete
+                .iter()
+                .any(|(root, found)| self.defines(root, parts, found.as_ref(), name));
+            if !defined {
+                out.push(self.missing_name(import, name, *node, &complete));
+            }
+        }
+    }
+
+    /// Whether the module at `root`/`parts` has `name` (a submodule, or a top-level binding);
+    /// `true` when that cannot be known.
+    fn defines(&self, root: &str, parts: &[&str], found: Option<&Found>, name: &str) -> bool {
+        let dir = manifest::join(root, &parts.join("/"));
+        let files: Vec<String> = match found {
+            None => vec![],
+            Some(Found::Package { init }) => {
+                if self.index.child(&dir, name).is_some() || self.generated(&dir, &[name]) {
+                    return true;
+                }
+                init.iter().cloned().collect()
+            }
+            Some(Found::Module { file }) => vec![file.clone()],
+        };
+        if files.is_empty() {
+            return found.is_none();
+        }
+        files
+            .iter()
+            .flat_map(|f| [f.clone(), stub_of(f)])
+            .any(|f| match self.names_of(&f) {
+                Some(Some(names)) => names.contains(name),
+                Some(None) => true,
+                None => false,
+            })
+    }
+
+    /// The top-level names of a module file: `None` if the file does not exist, `Some(None)`
+    /// when they cannot be known.
+    fn names_of(&self, path: &str) -> Option<Option<Arc<HashSet<String>>>> {
+        if !self.index.is_file(path) {
+            return None;
+        }
+        let source = self.file.project.read(path)?;
+        let known = self
+            .memo
+            .names
+            .lock()
+            .ok()
+            .and_then(|n| n.get(path).cloned());
+        if let Some(names) = known {
+            return Some(names);
+        }
+        let names = modules::top_level_names(path, &source).map(Arc::new);
+        if let Ok(mut memo) = self.memo.names.lock() {
+            memo.insert(path.to_string(), names.clone());
+        }
+        Some(names)
+    }
+
+    /// Whether the build writes the module `parts` under `root` (setuptools-scm's version file).
+    fn generated(&self, root: &str, parts: &[&str]) -> bool {
+        let stem = manifest::join(root, &parts.join("/"));
+        self.project.generated.iter().any(|g| {
+            g.strip_prefix(&stem)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('/'))
+        })
+    }
+
+    fn undeclared(&self, import: &Import<'_>, top: &str) -> Diagnostic {
+        let manifest = if self.project.dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.project.dir)
+        };
+        let candidates: Vec<String> = self
+            .project
+            .declared
+            .iter()
+            .chain(&self.project.provided)
+            .cloned()
+            .collect();
+        let help = match near_miss(&top.to_ascii_lowercase(), &candidates) {
+            Some(close) => format!(
+                "did you mean `{close}`, which the project declares? Otherwise declare the distribution that provides `{top}` ({manifest}pyproject.toml or requirements.txt)"
+            ),
+            None => format!(
+                "declare the distribution that provides `{top}` ({manifest}pyproject.toml or requirements.txt), or, if it is declared under another name, map it: [rules.missing-import] options = {{ mapping = {{ {top} = \"distribution\" }} }}"
+            ),
+        };
+        diagnostic(
+            self.file,
+            import.node,
+            "undeclared-package",
+            format!(
+                "`{top}` is not the standard library, not first-party, and no declared distribution provides it"
+            ),
+            top,
+            help,
+        )
+    }
+
+    fn missing_module(
+        &self,
+        import: &Import<'_>,
+        message: String,
+        close: Option<String>,
+    ) -> Diagnostic {
+        let help = match close {
+            Some(close) => {
+                format!("did you mean `{close}`? The module does not exist at this revision")
+            }
+            None => {
+                "the module does not exist at this revision: was it renamed or moved?".to_string()
+            }
+        };
+        let symbol = if import.level > 0 {
+            relative_text(import)
+        } else {
+            import.module.clone()
+        };
+        diagnostic(
+            self.file,
+            import.node,
+            "missing-module",
+            message,
+            &symbol,
+            help,
+        )
+    }
+
+    fn missing_name(
+        &self,
+        import: &Import<'_>,
+        name: &str,
+        node: tree_sitter::Node<'_>,
+        complete: &[(&str, Option<Found>)],
+    ) -> Diagnostic {
+        let module = if import.level > 0 {
+            relative_text(import)
+        } else {
+            import.module.clone()
+        };
+        let mut candidates = Vec::new();
+        for (root, found) in complete {
+            let dir = manifest::join(root, &import.module.replace('.', "/"));
+            if let Some(Found::Package { init }) = found {
+                candidates.extend(self.index.children(&dir));
+                candidates.extend(
+                    init.iter()
+                        .filter_map(|i| self.names_of(i).flatten())
+                        .flat_map(|n| n.iter().cloned().collect::<Vec<_>>()),
+                );
+            } else if let Some(Found::Module { file }) = found {
+                candidates.extend(
+                    self.names_of(file)
+                        .flatten()
+                        .into_iter()
+                        .flat_map(|n| n.iter().cloned().collect::<Vec<_>>()),
+                );
+            }
+        }
+        let help = match near_miss(name, &candidates) {
+            Some(close) => format!("did you mean `{close}`? `{module}` does not define `{name}`"),
+            None => format!(
+                "`{module}` neither defines, assigns nor imports `{name}`, and has no submodule of that name: was it renamed?"
+            ),
+        };
+        diagnostic(
+            self.file,
+            node,
+            "missing-name",
+            format!("`{module}` has no `{name}`"),
+            &format!("{module}.{name}"),
+            help,
+        )
+    }
+}
+
+/// Whether `name` is a standard-library module of one of the Python versions in `bits`.
+fn is_stdlib(name: &str, bits: u8) -> bool {
+    stdlib::STDLIB
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .is_ok_and(|at| stdlib::STDLIB[at].1 & bits != 0)
+}
+
+/// A module as written in a relative import: `..pkg.mod`.
+fn relative_text(import: &Import<'_>) -> String {
+    format!("{}{}", ".".repeat(import.level), import.module)
+}
+
+/// The stub next to a module (`m.py` → `m.pyi`), or the module itself.
+fn stub_of(path: &str) -> String {
+    path.strip_suffix(".py")
+        .map_or_else(|| path.to_string(), |stem| format!("{stem}.pyi"))
+}
+
+fn is_source(path: &str) -> bool {
+    path.ends_with(".py") || path.ends_with(".pyi")
+}
+
+/// The candidate closest to `name` within a small edit distance.
+fn near_miss(name: &str, candidates: &[String]) -> Option<String> {
+    let limit = if name.len() <= 4 { 1 } else { 2 };
+    candidates
+        .iter()
+        .filter(|c| c.as_str() != name && !c.starts_with("__"))
+        .map(|c| {
+            (
+                edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
