@@ -22,7 +22,10 @@ pub fn collect<'t>(root: Node<'t>, source: &str) -> Vec<Import<'t>> {
     let mut out = Vec::new();
     statements(root, source, false, &mut out);
     if source.contains("import_module") || source.contains("__import__") {
-        dynamic(root, source, &mut out);
+        // A bare `import_module(…)` is importlib's only when the file imports it from there
+        // (sympy has its own `import_module` that returns None for a missing module).
+        let bare = source.contains("from importlib import import_module");
+        dynamic(root, source, bare, &mut out);
         out.sort_by_key(|i| i.node.start_byte());
     }
     out
@@ -43,6 +46,8 @@ fn statements<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Imp
                     statements(part, source, guarded || (guards && in_body), out);
                 }
             }
+            // `with pytest.raises(ImportError):` expects the import to fail.
+            "with_statement" if expects_import_error(child, source) => {}
             "module"
             | "block"
             | "if_statement"
@@ -63,6 +68,15 @@ fn statements<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Imp
             _ => {}
         }
     }
+}
+
+/// `with raises(ImportError):` and the like: a test that the import fails.
+fn expects_import_error(with: Node<'_>, source: &str) -> bool {
+    let Some(clause) = with.named_child(0) else {
+        return false;
+    };
+    let text = text(clause, source);
+    text.contains("raises") && (text.contains("ImportError") || text.contains("ModuleNotFoundError"))
 }
 
 /// Whether one of a `try`'s handlers catches `ImportError` (or a base of it, or everything).
@@ -152,12 +166,12 @@ fn from_statement<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec
 
 /// `importlib.import_module("a.b")`, `import_module("a.b")` and `__import__("a.b")` with a
 /// plain string literal; relative names (`".x"`, which need `package=`) are left alone.
-fn dynamic<'t>(root: Node<'t>, source: &str, out: &mut Vec<Import<'t>>) {
+fn dynamic<'t>(root: Node<'t>, source: &str, bare: bool, out: &mut Vec<Import<'t>>) {
     let mut cursor = root.walk();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         if node.kind() == "call"
-            && let Some(import) = dynamic_call(node, source)
+            && let Some(import) = dynamic_call(node, source, bare)
         {
             out.push(import);
         }
@@ -167,10 +181,10 @@ fn dynamic<'t>(root: Node<'t>, source: &str, out: &mut Vec<Import<'t>>) {
     }
 }
 
-fn dynamic_call<'t>(call: Node<'t>, source: &str) -> Option<Import<'t>> {
+fn dynamic_call<'t>(call: Node<'t>, source: &str, bare: bool) -> Option<Import<'t>> {
     let function = call.child_by_field_name("function")?;
     let name = match function.kind() {
-        "identifier" => text(function, source),
+        "identifier" if bare || text(function, source) == "__import__" => text(function, source),
         "attribute" => {
             let object = function.child_by_field_name("object")?;
             if text(object, source) != "importlib" {
