@@ -170,9 +170,15 @@ pub fn normalize(name: &str) -> String {
 pub fn provided(distribution: &str) -> Vec<String> {
     let normalized = normalize(distribution);
     let mut names = vec![normalized.clone()];
-    if let Some(stripped) = normalized.strip_prefix("python_") {
-        names.push(stripped.to_string());
-    }
+    // `python-foo`, `foo-python`, `pyfoo`, `foo-py`: the import name is often `foo`.
+    let affixes = [
+        normalized.strip_prefix("python_"),
+        normalized.strip_suffix("_python"),
+        normalized.strip_prefix("py").filter(|rest| rest.len() > 2),
+        normalized.strip_suffix("_py"),
+        normalized.strip_suffix("py").filter(|rest| rest.len() > 2 && !rest.ends_with('_')),
+    ];
+    names.extend(affixes.into_iter().flatten().map(str::to_string));
     if normalized.starts_with("types_") {
         return Vec::new();
     }

@@ -13,14 +13,24 @@ pub struct Import<'t> {
     pub level: usize,
     /// `from … import name`: each imported name and its node; empty for `import a.b` and `*`.
     pub names: Vec<(String, Node<'t>)>,
-    /// Inside the body of a `try` whose handlers catch `ImportError` (an optional dependency).
+    /// Inside the body (or `else:`) of a `try` whose handlers catch `ImportError` (an
+    /// optional dependency).
     pub guarded: bool,
+    /// Under `if TYPE_CHECKING:` (seen by type checkers only).
+    pub type_checking: bool,
+}
+
+/// Where a statement sits.
+#[derive(Clone, Copy, Default)]
+struct Context {
+    guarded: bool,
+    type_checking: bool,
 }
 
 /// Every import of the file rooted at `root`, in source order.
 pub fn collect<'t>(root: Node<'t>, source: &str) -> Vec<Import<'t>> {
     let mut out = Vec::new();
-    statements(root, source, false, &mut out);
+    statements(root, source, Context::default(), &mut out);
     if source.contains("import_module") || source.contains("__import__") {
         // A bare `import_module(…)` is importlib's only when the file imports it from there
         // (sympy has its own `import_module` that returns None for a missing module).
@@ -32,18 +42,26 @@ pub fn collect<'t>(root: Node<'t>, source: &str) -> Vec<Import<'t>> {
 }
 
 /// Walks statements only: imports are statements, so expressions are never entered.
-fn statements<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Import<'t>>) {
+fn statements<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Import<'t>>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
         match child.kind() {
-            "import_statement" => import_statement(child, source, guarded, out),
-            "import_from_statement" => from_statement(child, source, guarded, out),
+            "import_statement" => import_statement(child, source, ctx, out),
+            "import_from_statement" => from_statement(child, source, ctx, out),
             "try_statement" => {
                 let guards = catches_import_error(child, source);
                 let mut inner = child.walk();
                 for part in child.named_children(&mut inner) {
-                    let in_body = part.kind() == "block";
-                    statements(part, source, guarded || (guards && in_body), out);
+                    let in_body = matches!(part.kind(), "block" | "else_clause");
+                    let guarded = ctx.guarded || (guards && in_body);
+                    statements(part, source, Context { guarded, ..ctx }, out);
+                }
+            }
+            "if_statement" if is_type_checking(child, source) => {
+                let mut inner = child.walk();
+                for part in child.named_children(&mut inner) {
+                    let type_checking = ctx.type_checking || part.kind() == "block";
+                    statements(part, source, Context { type_checking, ..ctx }, out);
                 }
             }
             // `with pytest.raises(ImportError):` expects the import to fail.
@@ -64,10 +82,17 @@ fn statements<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Imp
             | "decorated_definition"
             | "match_statement"
             | "case_clause"
-            | "ERROR" => statements(child, source, guarded, out),
+            | "ERROR" => statements(child, source, ctx, out),
             _ => {}
         }
     }
+}
+
+/// `if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:` (its first branch).
+fn is_type_checking(if_node: Node<'_>, source: &str) -> bool {
+    if_node
+        .child_by_field_name("condition")
+        .is_some_and(|c| text(c, source).trim().ends_with("TYPE_CHECKING"))
 }
 
 /// `with raises(ImportError):` and the like: a test that the import fails.
@@ -102,7 +127,7 @@ fn catches_import_error(try_node: Node<'_>, source: &str) -> bool {
     })
 }
 
-fn import_statement<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Import<'t>>) {
+fn import_statement<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Import<'t>>) {
     let mut cursor = node.walk();
     for name in node.children_by_field_name("name", &mut cursor) {
         let dotted = if name.kind() == "aliased_import" {
@@ -118,12 +143,13 @@ fn import_statement<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut V
             module: dotted_text(dotted, source),
             level: 0,
             names: Vec::new(),
-            guarded,
+            guarded: ctx.guarded,
+            type_checking: ctx.type_checking,
         });
     }
 }
 
-fn from_statement<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec<Import<'t>>) {
+fn from_statement<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Import<'t>>) {
     let Some(module) = node.child_by_field_name("module_name") else {
         return;
     };
@@ -160,7 +186,8 @@ fn from_statement<'t>(node: Node<'t>, source: &str, guarded: bool, out: &mut Vec
         module: module_text,
         level,
         names,
-        guarded,
+        guarded: ctx.guarded,
+        type_checking: ctx.type_checking,
     });
 }
 
@@ -226,6 +253,7 @@ fn dynamic_call<'t>(call: Node<'t>, source: &str, bare: bool) -> Option<Import<'
         level: 0,
         names: Vec::new(),
         guarded: false,
+        type_checking: false,
     })
 }
 

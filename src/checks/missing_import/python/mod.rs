@@ -88,9 +88,12 @@ fn project_of(
 fn roots(path: &str, project: &Project, index: &Index) -> Vec<String> {
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let mut roots = project.roots.clone();
-    roots.push(dir.to_string());
     let mut base = dir;
-    while !base.is_empty() && index.is_file(&format!("{base}/__init__.py")) {
+    // A module inside a package is imported as part of it, never run from its directory.
+    if !is_package(index, dir) {
+        roots.push(dir.to_string());
+    }
+    while !base.is_empty() && is_package(index, base) {
         base = base.rsplit_once('/').map_or("", |(d, _)| d);
     }
     roots.push(base.to_string());
@@ -99,6 +102,14 @@ fn roots(path: &str, project: &Project, index: &Index) -> Vec<String> {
     roots.retain(|r| seen.insert(r.clone()) && index.is_dir(r));
     roots
 }
+
+fn is_package(index: &Index, dir: &str) -> bool {
+    !dir.is_empty() && index.is_file(&format!("{dir}/__init__.py"))
+}
+
+/// Modules that only type checkers see (typeshed's), and the one every type checker bundles:
+/// fine under `if TYPE_CHECKING:` and in stubs.
+const TYPE_CHECKER_MODULES: &[&str] = &["_typeshed", "typing_extensions", "mypy_extensions"];
 
 struct Ctx<'a, 'f> {
     file: &'a ParsedFile<'f>,
@@ -114,6 +125,10 @@ impl Ctx<'_, '_> {
         let parts: Vec<&str> = import.module.split('.').collect();
         let top = parts[0];
         if self.options.allow.iter().any(|a| a == top) || is_stdlib(top, self.project.python_bits) {
+            return;
+        }
+        let type_only = import.type_checking || self.file.path.ends_with(".pyi");
+        if top == "_typeshed" || type_only && TYPE_CHECKER_MODULES.contains(&top) {
             return;
         }
         let hits: Vec<(&str, Found)> = self
@@ -183,7 +198,7 @@ impl Ctx<'_, '_> {
                 .cloned()
                 .unwrap_or(("", 0, None));
             if self.generated(root, parts)
-                || matches!(&found, Some(Found::Module { file }) if !is_source(file))
+                || matches!(&found, Some(Found::Module { file }) if !self.plain_module(file))
             {
                 return;
             }
@@ -265,6 +280,17 @@ impl Ctx<'_, '_> {
             memo.insert(path.to_string(), names.clone());
         }
         Some(names)
+    }
+
+    /// Whether a module file is plain Python that cannot grow submodules: not compiled, and not
+    /// aliasing modules through `sys.modules` (as `requests.packages` does).
+    fn plain_module(&self, path: &str) -> bool {
+        (path.ends_with(".py") || path.ends_with(".pyi"))
+            && self
+                .file
+                .project
+                .read(path)
+                .is_some_and(|source| !source.contains("sys.modules"))
     }
 
     /// Whether the build writes the module `parts` under `root` (setuptools-scm's version file).
@@ -404,9 +430,6 @@ fn stub_of(path: &str) -> String {
         .map_or_else(|| path.to_string(), |stem| format!("{stem}.pyi"))
 }
 
-fn is_source(path: &str) -> bool {
-    path.ends_with(".py") || path.ends_with(".pyi")
-}
 
 /// The candidate closest to `name` within a small edit distance.
 fn near_miss(name: &str, candidates: &[String]) -> Option<String> {

@@ -171,7 +171,8 @@ pub fn top_level_names(path: &str, source: &str) -> Option<HashSet<String>> {
     if source.contains("global ") {
         globals(tree.root_node(), source, &mut names);
     }
-    Some(names)
+    // `__getattr__ = getattr_migration(__name__)` makes every name possible, as a def does.
+    (!names.contains("__getattr__")).then_some(names)
 }
 
 fn bind_statements(node: Node<'_>, source: &str, names: &mut HashSet<String>) -> Option<()> {
