@@ -47,8 +47,10 @@
 //!   nothing can be undeclared); first-party modules and names are still checked there;
 //! - a top-level name that is a package or module somewhere in the repository, outside the
 //!   known roots (code that extends `sys.path` itself);
-//! - names from a module with a star import, a module-level `__getattr__`, or writes through
-//!   `globals()`, `vars()`, `locals()`, `sys.modules[…]` or `exec(…)`; names from compiled
+//! - names from a module with a star import, a module-level `__getattr__` (defined or
+//!   assigned), writes through `globals()`, `vars()` or `locals()`, `exec(…)`, or that replaces
+//!   itself in `sys.modules`; submodules of a module file that aliases modules through
+//!   `sys.modules` (as `requests.packages` does); names from compiled
 //!   modules (`.pyx`, `.so`); modules the build writes (setuptools-scm / Hatch VCS / PDM
 //!   version files named in `pyproject.toml`);
 //! - `importlib.import_module` with a non-literal or relative name.

@@ -13,8 +13,8 @@ pub struct Import<'t> {
     pub level: usize,
     /// `from … import name`: each imported name and its node; empty for `import a.b` and `*`.
     pub names: Vec<(String, Node<'t>)>,
-    /// Inside the body (or `else:`) of a `try` whose handlers catch `ImportError` (an
-    /// optional dependency).
+    /// Inside a `try` whose handlers catch `ImportError` (an optional dependency), in its body,
+    /// a handler or its `else:`.
     pub guarded: bool,
     /// Under `if TYPE_CHECKING:` (seen by type checkers only).
     pub type_checking: bool,
@@ -52,7 +52,9 @@ fn statements<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Impo
                 let guards = catches_import_error(child, source);
                 let mut inner = child.walk();
                 for part in child.named_children(&mut inner) {
-                    let in_body = matches!(part.kind(), "block" | "else_clause");
+                    // The body, the handlers (a fallback import) and `else:` are alternatives
+                    // that depend on what is installed; `finally:` is not.
+                    let in_body = part.kind() != "finally_clause";
                     let guarded = ctx.guarded || (guards && in_body);
                     statements(part, source, Context { guarded, ..ctx }, out);
                 }

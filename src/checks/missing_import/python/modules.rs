@@ -156,12 +156,24 @@ fn module_stem(name: &str) -> Option<&str> {
 }
 
 /// The names a module binds at its top level; `None` when they cannot be known (a star import,
-/// a module `__getattr__`, writes to `globals()`, `exec`, a file that is not Python).
+/// a module `__getattr__`, writes through `globals()`, `exec`, a module replacing itself in
+/// `sys.modules`, a file that is not Python).
 pub fn top_level_names(path: &str, source: &str) -> Option<HashSet<String>> {
     if !(path.ends_with(".py") || path.ends_with(".pyi")) {
         return None;
     }
-    let dynamic = ["globals()", "vars()", "locals()", "sys.modules[", "exec("];
+    // Writes through the module's namespace (reading `globals()` or `sys.modules[x]` is fine).
+    let dynamic = [
+        "globals()[",
+        "globals().update",
+        "globals().setdefault",
+        "vars()[",
+        "vars().update",
+        "locals()[",
+        "locals().update",
+        "sys.modules[__name__]",
+        "exec(",
+    ];
     if dynamic.iter().any(|d| source.contains(d)) {
         return None;
     }
@@ -398,6 +410,10 @@ type Alias = int
         assert!(top_level_names("m.py", "from a import *\n").is_none());
         assert!(top_level_names("m.py", "def __getattr__(name): ...\n").is_none());
         assert!(top_level_names("m.py", "globals()['x'] = 1\n").is_none());
+        assert!(top_level_names("m.py", "globals().update(x=1)\n").is_none());
+        assert!(top_level_names("m.py", "import sys\nsys.modules[__name__] = X()\n").is_none());
+        let reads = "import sys\nm = sys.modules['os']\nn = dict(globals())\n";
+        assert!(top_level_names("m.py", reads).is_some());
         assert!(top_level_names("m.pyx", "x = 1\n").is_none());
     }
 
