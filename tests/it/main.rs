@@ -5,4 +5,5 @@ mod common;
 mod config;
 mod daemon;
 mod hooks;
+mod imports;
 mod sensitive;

@@ -176,7 +176,9 @@ pub fn provided(distribution: &str) -> Vec<String> {
         normalized.strip_suffix("_python"),
         normalized.strip_prefix("py").filter(|rest| rest.len() > 2),
         normalized.strip_suffix("_py"),
-        normalized.strip_suffix("py").filter(|rest| rest.len() > 2 && !rest.ends_with('_')),
+        normalized
+            .strip_suffix("py")
+            .filter(|rest| rest.len() > 2 && !rest.ends_with('_')),
     ];
     names.extend(affixes.into_iter().flatten().map(str::to_string));
     if normalized.starts_with("types_") {

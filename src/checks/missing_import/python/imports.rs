@@ -63,7 +63,15 @@ fn statements<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Impo
                 let mut inner = child.walk();
                 for part in child.named_children(&mut inner) {
                     let type_checking = ctx.type_checking || part.kind() == "block";
-                    statements(part, source, Context { type_checking, ..ctx }, out);
+                    statements(
+                        part,
+                        source,
+                        Context {
+                            type_checking,
+                            ..ctx
+                        },
+                        out,
+                    );
                 }
             }
             // `with pytest.raises(ImportError):` expects the import to fail.
@@ -103,7 +111,8 @@ fn expects_import_error(with: Node<'_>, source: &str) -> bool {
         return false;
     };
     let text = text(clause, source);
-    text.contains("raises") && (text.contains("ImportError") || text.contains("ModuleNotFoundError"))
+    text.contains("raises")
+        && (text.contains("ImportError") || text.contains("ModuleNotFoundError"))
 }
 
 /// Whether one of a `try`'s handlers catches `ImportError` (or a base of it, or everything).

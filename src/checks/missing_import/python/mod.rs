@@ -430,7 +430,6 @@ fn stub_of(path: &str) -> String {
         .map_or_else(|| path.to_string(), |stem| format!("{stem}.pyi"))
 }
 
-
 /// The candidate closest to `name` within a small edit distance.
 fn near_miss(name: &str, candidates: &[String]) -> Option<String> {
     let limit = if name.len() <= 4 { 1 } else { 2 };

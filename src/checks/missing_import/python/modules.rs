@@ -10,6 +10,17 @@ use crate::lang::{Language, parse};
 /// Suffixes of files Python imports as a module.
 const MODULE_SUFFIXES: &[&str] = &[".py", ".pyi", ".pyx", ".pxd", ".so", ".pyd"];
 
+/// Directories of installed packages and build copies: what is in them is not the project's,
+/// and must not make the result depend on what happens to be installed.
+const INSTALLED: &[&str] = &[
+    "site-packages",
+    "dist-packages",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".nox",
+];
+
 /// The revision's files and directories, for module lookups.
 #[derive(Default)]
 pub struct Index {
@@ -32,7 +43,17 @@ pub enum Found {
 impl Index {
     pub fn new(paths: &[String], generated: &[String]) -> Index {
         let mut index = Index::default();
-        for path in paths.iter().chain(generated) {
+        let environments: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.strip_suffix("/pyvenv.cfg"))
+            .collect();
+        let installed = |path: &str| {
+            path.split('/').any(|c| INSTALLED.contains(&c))
+                || environments
+                    .iter()
+                    .any(|e| path.starts_with(e) && path[e.len()..].starts_with('/'))
+        };
+        for path in paths.iter().chain(generated).filter(|p| !installed(p)) {
             let mut dir = path.as_str();
             while let Some((parent, _)) = dir.rsplit_once('/') {
                 if !index.dirs.insert(parent.to_string()) {
@@ -430,5 +451,15 @@ type Alias = int
         assert_eq!(index.resolve("", &["ns", "sub", "leaf"]).0, 3);
         assert!(index.exists_anywhere("pkg") && index.exists_anywhere("leaf"));
         assert_eq!(index.children("src/pkg"), ["__init__", "mod"]);
+        let installed: Vec<String> = [
+            "env/pyvenv.cfg",
+            "env/lib/numpy/__init__.py",
+            "x/lib/python3.11/site-packages/yaml/__init__.py",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        let index = Index::new(&installed, &[]);
+        assert!(!index.exists_anywhere("numpy") && !index.exists_anywhere("yaml"));
     }
 }
