@@ -8,7 +8,9 @@
 # alternation RUNS times (default 7): ruff without its cache, gatehouse cold (its cache
 # directory `.git/gatehouse/cache` removed first) and gatehouse warm (cache filled by the
 # previous run). Both tools write JSON to /dev/null. Prints each median wall time (and CPU
-# time, steadier when the machine is busy) and the wall-time ratios to ruff.
+# time, steadier when the machine is busy) and the wall-time ratios to ruff. Then, also in
+# alternation, `--rule untyped-function` against `--rule untyped-function --rule missing-import`,
+# both without the cache, for what missing-import adds (target: at most 30%).
 set -euo pipefail
 
 RUFF_VERSION=0.17.6
@@ -53,7 +55,8 @@ cache_dir = os.path.join(repo, ".git", "gatehouse", "cache")
 ruff_cmd = [ruff, "check", "--isolated", "--select", "ANN", "--no-cache", "--output-format", "json", "."]
 gate_cmd = [gatehouse, "check", "--scope", "all", "--rule", "untyped-function", "--format", "json"]
 
-cpu = {"ruff": [], "cold": [], "warm": []}
+both_cmd = gate_cmd[:-2] + ["--rule", "missing-import", "--format", "json"]
+cpu = {"ruff": [], "cold": [], "warm": [], "alone": [], "both": []}
 
 def timed(cmd, kind=None):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -82,5 +85,13 @@ for k, label in (("ruff", "ruff check --select ANN --no-cache"), ("cold", "gateh
           f" CPU (user+sys) median {statistics.median(cpu[k]) * 1000:.0f} ms")
 print(f"cold / ruff = {med['cold'] / med['ruff']:.2f}  (target <= 2.0)")
 print(f"warm / ruff = {med['warm'] / med['ruff']:.2f}  (target <= 0.25)")
+times["alone"], times["both"] = [], []
+for _ in range(runs):
+    times["alone"].append(timed(gate_cmd + ["--no-cache"], "alone"))
+    times["both"].append(timed(both_cmd + ["--no-cache"], "both"))
+alone, both = statistics.median(times["alone"]), statistics.median(times["both"])
+print(f"untyped-function alone, no cache     median {alone * 1000:8.1f} ms; CPU median {statistics.median(cpu['alone']) * 1000:.0f} ms")
+print(f"  + missing-import, no cache         median {both * 1000:8.1f} ms; CPU median {statistics.median(cpu['both']) * 1000:.0f} ms")
+print(f"with missing-import / alone = {both / alone:.2f}  (target <= 1.30)")
 print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine skews wall times)")
 PY
