@@ -11,6 +11,7 @@ pub mod lang;
 pub mod output;
 pub mod pathmatch;
 pub mod store;
+pub mod tasks;
 
 use std::io::Write;
 

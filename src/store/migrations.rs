@@ -17,4 +17,45 @@ pub const ALL: &[&str] = &[
         hook TEXT NOT NULL,
         detail TEXT NOT NULL
     );",
+    // 2: agent tasks: trusted task files, runs (the queue is the runs in state `queued`), and
+    // task kinds paused by the failure breaker.
+    "CREATE TABLE trusted_tasks (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        time TEXT NOT NULL,
+        who TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        task TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        state TEXT NOT NULL,
+        base TEXT NOT NULL,
+        branch TEXT,
+        queued_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        duration_ms INTEGER,
+        exit_code INTEGER,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL,
+        error TEXT,
+        summary TEXT,
+        runner_pid INTEGER,
+        decided_by TEXT,
+        decision TEXT
+    );
+    CREATE INDEX runs_state ON runs (state, seq);
+    CREATE INDEX runs_task_base ON runs (task, base);
+    CREATE TABLE paused_kinds (
+        kind TEXT PRIMARY KEY,
+        time TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );",
 ];

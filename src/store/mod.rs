@@ -2,6 +2,7 @@
 //! hooks and the daemon: WAL mode, a busy timeout, and numbered migrations.
 
 mod migrations;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

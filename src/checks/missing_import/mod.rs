@@ -24,8 +24,9 @@
 //!    (a script's `sys.path[0]`) or in the first directory above it that is not a package
 //!    (pytest's rootdir insertion, so tests import `conftest` and their helpers); then every
 //!    dotted part must exist (`missing-module`), and each name of `from m import name` must be a
-//!    submodule of `m` or bound at the top level of `m` (defined, assigned, imported,
-//!    `global`-assigned, in any branch): else `missing-name`. A namespace directory (no
+//!    submodule of `m` or appear in `m`'s text at all (a name that is not even a word of the
+//!    module cannot be bound there; one that is counts as bound, which errs towards silence
+//!    and spares parsing every imported module): else `missing-name`. A namespace directory (no
 //!    `__init__.py`) counts as first-party only when no declared distribution provides the name;
 //! 3. provided by a declared distribution: PEP 621 `dependencies` and
 //!    `optional-dependencies`, `[dependency-groups]`, `[build-system] requires`, Poetry (and its

@@ -275,7 +275,7 @@ impl Ctx<'_, '_> {
         if let Some(names) = known {
             return Some(names);
         }
-        let names = modules::top_level_names(path, &source).map(Arc::new);
+        let names = modules::module_words(path, &source).map(Arc::new);
         if let Ok(mut memo) = self.memo.names.lock() {
             memo.insert(path.to_string(), names.clone());
         }

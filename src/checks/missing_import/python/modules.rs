@@ -1,11 +1,7 @@
 //! First-party modules: which exist in the checked revision (by its file list), and which names
-//! a module defines at its top level.
+//! a module could define.
 
-use std::collections::HashSet;
-
-use tree_sitter::Node;
-
-use crate::lang::{Language, parse};
+use std::collections::{HashMap, HashSet};
 
 /// Suffixes of files Python imports as a module.
 const MODULE_SUFFIXES: &[&str] = &[".py", ".pyi", ".pyx", ".pxd", ".so", ".pyd"];
@@ -29,6 +25,8 @@ pub struct Index {
     /// Top-level names of every package or module anywhere in the tree (`a/b/foo/__init__.py`
     /// and `a/foo.py` give `foo`), for imports made through roots we cannot see.
     anywhere: HashSet<String>,
+    /// Compiled modules by `dir/name` (`pkg/_speedups.cpython-312-x86_64-linux-gnu.so`).
+    compiled: HashMap<String, String>,
 }
 
 /// What a dotted path names under one root.
@@ -70,6 +68,13 @@ impl Index {
                     index.anywhere.insert(stem.to_string());
                 }
             }
+            if path.ends_with(".so") || path.ends_with(".pyd") {
+                let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+                let stem = file.split('.').next().unwrap_or(file);
+                index
+                    .compiled
+                    .insert(super::manifest::join(dir, stem), path.clone());
+            }
             index.files.insert(path.clone());
         }
         index
@@ -108,10 +113,8 @@ impl Index {
 
     /// A compiled module `name.cpython-312-x86_64-linux-gnu.so` (tracked in some repositories).
     fn extension_module(&self, dir: &str, name: &str) -> Option<String> {
-        let prefix = super::manifest::join(dir, &format!("{name}."));
-        self.files
-            .iter()
-            .find(|f| f.starts_with(&prefix) && (f.ends_with(".so") || f.ends_with(".pyd")))
+        self.compiled
+            .get(&super::manifest::join(dir, name))
             .cloned()
     }
 
@@ -176,10 +179,14 @@ fn module_stem(name: &str) -> Option<&str> {
         .filter(|stem| !stem.is_empty())
 }
 
-/// The names a module binds at its top level; `None` when they cannot be known (a star import,
-/// a module `__getattr__`, writes through `globals()`, `exec`, a module replacing itself in
-/// `sys.modules`, a file that is not Python).
-pub fn top_level_names(path: &str, source: &str) -> Option<HashSet<String>> {
+/// The words of a module (every identifier in its text), standing in for the names it binds:
+/// a name that is not even a word of the module is certainly not bound there, while one that
+/// is counts as bound. That errs towards silence (a name mentioned but never bound is not
+/// reported) and costs one scan instead of a parse of every imported module. `None` when the
+/// names cannot be known at all: a star import, a module `__getattr__` (defined or assigned),
+/// writes through `globals()`, `vars()` or `locals()`, `exec`, a module replacing itself in
+/// `sys.modules`, a file that is not Python source.
+pub fn module_words(path: &str, source: &str) -> Option<HashSet<String>> {
     if !(path.ends_with(".py") || path.ends_with(".pyi")) {
         return None;
     }
@@ -194,172 +201,25 @@ pub fn top_level_names(path: &str, source: &str) -> Option<HashSet<String>> {
         "locals().update",
         "sys.modules[__name__]",
         "exec(",
+        "__getattr__",
     ];
-    if dynamic.iter().any(|d| source.contains(d)) {
+    if dynamic.iter().any(|d| source.contains(d)) || has_star_import(source) {
         return None;
     }
-    let tree = parse(Language::Python, source)?;
-    let mut names = HashSet::new();
-    bind_statements(tree.root_node(), source, &mut names)?;
-    if source.contains("global ") {
-        globals(tree.root_node(), source, &mut names);
-    }
-    // `__getattr__ = getattr_migration(__name__)` makes every name possible, as a def does.
-    (!names.contains("__getattr__")).then_some(names)
+    let words = source
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.chars().next().is_some_and(|c| !c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect();
+    Some(words)
 }
 
-fn bind_statements(node: Node<'_>, source: &str, names: &mut HashSet<String>) -> Option<()> {
-    let mut cursor = node.walk();
-    for child in node.named_children(&mut cursor) {
-        match child.kind() {
-            "function_definition" | "class_definition" => {
-                let name = text(child.child_by_field_name("name")?, source);
-                if name == "__getattr__" && child.kind() == "function_definition" {
-                    return None;
-                }
-                names.insert(name.to_string());
-            }
-            "decorated_definition" => bind_statements(child, source, names)?,
-            "import_statement" | "import_from_statement" | "future_import_statement" => {
-                import_names(child, source, names)?;
-            }
-            "expression_statement" => targets(child, source, names),
-            "type_alias_statement" => {
-                if let Some(name) = child.named_child(0) {
-                    targets(name, source, names);
-                }
-            }
-            "for_statement" => {
-                if let Some(left) = child.child_by_field_name("left") {
-                    targets(left, source, names);
-                }
-                bind_statements(child, source, names)?;
-            }
-            "with_statement" | "with_clause" | "with_item" | "as_pattern" => {
-                targets_of_as(child, source, names);
-                bind_statements(child, source, names)?;
-            }
-            "module"
-            | "block"
-            | "if_statement"
-            | "elif_clause"
-            | "else_clause"
-            | "while_statement"
-            | "try_statement"
-            | "except_clause"
-            | "except_group_clause"
-            | "finally_clause"
-            | "match_statement"
-            | "case_clause"
-            | "ERROR" => {
-                targets_of_as(child, source, names);
-                bind_statements(child, source, names)?;
-            }
-            _ => {}
-        }
-    }
-    Some(())
-}
-
-/// Names bound by an import statement; `None` for a star import.
-fn import_names(node: Node<'_>, source: &str, names: &mut HashSet<String>) -> Option<()> {
-    let mut cursor = node.walk();
-    for child in node.named_children(&mut cursor) {
-        if child.kind() == "wildcard_import" {
-            return None;
-        }
-    }
-    let from = node.kind() != "import_statement";
-    for name in node.children_by_field_name("name", &mut cursor) {
-        let bound = match name.kind() {
-            "aliased_import" => name.child_by_field_name("alias").map(|a| text(a, source)),
-            _ if from => Some(text(name, source)),
-            // `import a.b` binds `a`.
-            _ => text(name, source).split('.').next(),
-        };
-        if let Some(bound) = bound {
-            names.insert(bound.trim().to_string());
-        }
-    }
-    Some(())
-}
-
-/// Identifiers bound by assignments in an expression statement (`a = b = 1`, `x, *y = …`,
-/// `n: int`, `v += 1`, `(w := 2)`).
-fn targets(node: Node<'_>, source: &str, names: &mut HashSet<String>) {
-    match node.kind() {
-        "identifier" => {
-            names.insert(text(node, source).to_string());
-        }
-        "assignment" | "augmented_assignment" => {
-            if let Some(left) = node.child_by_field_name("left") {
-                targets(left, source, names);
-            }
-            if let Some(right) = node.child_by_field_name("right") {
-                targets(right, source, names);
-            }
-        }
-        "named_expression" => {
-            if let Some(name) = node.child_by_field_name("name") {
-                targets(name, source, names);
-            }
-        }
-        "pattern_list"
-        | "tuple_pattern"
-        | "list_pattern"
-        | "list_splat_pattern"
-        | "expression_statement"
-        | "parenthesized_expression"
-        | "tuple"
-        | "list"
-        | "type" => {
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
-                targets(child, source, names);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `with … as name` and `except … as name`.
-fn targets_of_as(node: Node<'_>, source: &str, names: &mut HashSet<String>) {
-    let mut cursor = node.walk();
-    for child in node.named_children(&mut cursor) {
-        match child.kind() {
-            "as_pattern" => {
-                if let Some(alias) = child.child_by_field_name("alias") {
-                    targets(alias, source, names);
-                    let mut inner = alias.walk();
-                    for part in alias.named_children(&mut inner) {
-                        targets(part, source, names);
-                    }
-                }
-            }
-            "with_clause" | "with_item" => targets_of_as(child, source, names),
-            _ => {}
-        }
-    }
-}
-
-/// Names a function declares `global`: assigning them binds them in the module.
-fn globals(root: Node<'_>, source: &str, names: &mut HashSet<String>) {
-    let mut stack = vec![root];
-    let mut cursor = root.walk();
-    while let Some(node) = stack.pop() {
-        if node.kind() == "global_statement" {
-            let mut inner = node.walk();
-            for name in node.named_children(&mut inner) {
-                names.insert(text(name, source).to_string());
-            }
-            continue;
-        }
-        stack.extend(node.named_children(&mut cursor));
-    }
-}
-
-fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
-    node.utf8_text(source.as_bytes()).unwrap_or("")
+/// `from m import *` on some line (also inside a block, or after `;`).
+fn has_star_import(source: &str) -> bool {
+    source.match_indices("import").any(|(at, _)| {
+        let rest = source[at + "import".len()..].trim_start_matches([' ', '\t', '(']);
+        rest.starts_with('*')
+    })
 }
 
 #[cfg(test)]
@@ -367,75 +227,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn top_level_names_of_every_binding_form() {
-        let source = "\
-import os.path
-import numpy as np
-from a import b, c as d
-x = y = 1
-(p, [q, *r]) = 1, [2, 3, 4]
-n: int
-v += 1
-def f(): global g; g = 1
-class K: inner = 1
-if True:
-    z = 1
-else:
-    from e import w
-try:
-    import t
-except ImportError as err:
-    t = None
-with open('f') as (fh, gh):
-    pass
-for i, j in []:
-    pass
-@decorator
-def decorated(): pass
-type Alias = int
-";
-        let names = top_level_names("m.py", source).unwrap();
-        for name in [
-            "os",
-            "np",
-            "b",
-            "d",
-            "x",
-            "y",
-            "p",
-            "q",
-            "r",
-            "n",
-            "v",
-            "f",
-            "g",
-            "K",
-            "z",
-            "w",
-            "t",
-            "err",
-            "fh",
-            "gh",
-            "i",
-            "j",
-            "decorated",
-            "Alias",
-        ] {
-            assert!(names.contains(name), "{name} missing from {names:?}");
-        }
-        assert!(!names.contains("inner") && !names.contains("numpy") && !names.contains("c"));
-    }
-
-    #[test]
-    fn dynamic_modules_are_unknowable() {
-        assert!(top_level_names("m.py", "from a import *\n").is_none());
-        assert!(top_level_names("m.py", "def __getattr__(name): ...\n").is_none());
-        assert!(top_level_names("m.py", "globals()['x'] = 1\n").is_none());
-        assert!(top_level_names("m.py", "globals().update(x=1)\n").is_none());
-        assert!(top_level_names("m.py", "import sys\nsys.modules[__name__] = X()\n").is_none());
+    fn words_stand_in_for_names_and_dynamic_modules_are_unknowable() {
+        let words = module_words(
+            "m.py",
+            "import os\ndef slugify(text):\n    return text  # µ_x\n",
+        )
+        .unwrap();
+        assert!(words.contains("slugify") && words.contains("os") && words.contains("µ_x"));
+        assert!(!words.contains("slugfy"));
+        assert!(module_words("m.py", "from a import *\n").is_none());
+        assert!(module_words("m.py", "if x:\n    from a import (*)\n").is_none());
+        assert!(module_words("m.py", "def __getattr__(name): ...\n").is_none());
+        assert!(module_words("m.py", "__getattr__ = make(__name__)\n").is_none());
+        assert!(module_words("m.py", "globals()['x'] = 1\n").is_none());
+        assert!(module_words("m.py", "globals().update(x=1)\n").is_none());
+        assert!(module_words("m.py", "import sys\nsys.modules[__name__] = X()\n").is_none());
         let reads = "import sys\nm = sys.modules['os']\nn = dict(globals())\n";
-        assert!(top_level_names("m.py", reads).is_some());
-        assert!(top_level_names("m.pyx", "x = 1\n").is_none());
+        assert!(module_words("m.py", reads).is_some());
+        assert!(module_words("m.pyx", "x = 1\n").is_none());
     }
 
     #[test]

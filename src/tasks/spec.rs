@@ -1,0 +1,341 @@
+//! Task files, `.gatehouse/tasks/NAME.toml`: what an agent is asked to do, where it may write,
+//! how its result is accepted, when it runs and what it may spend. Errors name file, line and
+//! column like every configuration error.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{ConfigError, parse_duration};
+use crate::pathmatch::PatternSet;
+
+/// Where task files live, relative to the working tree root.
+pub const TASKS_DIR: &str = ".gatehouse/tasks";
+
+/// The default wall-clock limit of an agent run.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// The default limit of one acceptance command.
+pub const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTask {
+    kind: String,
+    goal: String,
+    #[serde(default)]
+    context: Vec<String>,
+    scope: Vec<Spanned<String>>,
+    agent: String,
+    timeout: Option<Spanned<String>>,
+    trigger: Option<Spanned<RawTrigger>>,
+    #[serde(default)]
+    accept: Vec<Spanned<RawAccept>>,
+    budget: Option<Budget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrigger {
+    on: Option<String>,
+    paths: Option<Vec<String>>,
+    every: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccept {
+    run: Option<String>,
+    gate: Option<bool>,
+    timeout: Option<Spanned<String>>,
+}
+
+/// Per-run limits.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub max_tokens: Option<u64>,
+    pub max_usd: Option<f64>,
+}
+
+/// When a task runs by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// Only by `gatehouse task run`.
+    Manual,
+    /// After a commit on the current branch that touches `paths` (any path when empty).
+    Commit { paths: Vec<String> },
+    /// Once per interval.
+    Every(Duration),
+}
+
+/// One acceptance check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accept {
+    /// A shell command run in the worktree; it must exit 0.
+    Run { command: String, timeout: Duration },
+    /// gatehouse's own checks must pass on the changed files.
+    Gate,
+}
+
+/// A validated task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The file stem: `.gatehouse/tasks/NAME.toml`.
+    pub name: String,
+    /// The file, repository-relative.
+    pub file: String,
+    pub kind: String,
+    pub goal: String,
+    pub context: Vec<String>,
+    pub scope: Vec<String>,
+    pub scope_set: PatternSet,
+    pub agent: String,
+    pub timeout: Duration,
+    pub trigger: Trigger,
+    pub accept: Vec<Accept>,
+    pub budget: Budget,
+    /// The file's text digest, for trust.
+    pub hash: String,
+}
+
+impl Task {
+    /// Whether `path` (repository-relative) is inside the task's scope.
+    pub fn in_scope(&self, path: &str) -> bool {
+        self.scope_set.is_match(path)
+    }
+}
+
+/// Parses the task file `file` (repository-relative) with text `text`.
+pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
+    let err = |span: Option<std::ops::Range<usize>>, message: String| {
+        ConfigError::new(file, text, span, message)
+    };
+    let raw: RawTask = toml::from_str(text)
+        .map_err(|e| ConfigError::new(file, text, e.span(), e.message().trim_end()))?;
+    let name = Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !valid_name(&name) {
+        return Err(err(
+            None,
+            format!("`{name}` is not a task name: use letters, digits, `-` and `_`"),
+        ));
+    }
+    if raw.scope.is_empty() {
+        return Err(err(
+            Some(0..0),
+            "`scope` must name at least one path pattern: the files the agent may change".into(),
+        ));
+    }
+    let scope: Vec<String> = raw.scope.iter().map(|s| s.get_ref().clone()).collect();
+    let scope_set = PatternSet::new(&scope).map_err(|e| {
+        let span = raw
+            .scope
+            .iter()
+            .find(|s| *s.get_ref() == e.pattern)
+            .map(Spanned::span);
+        err(span, e.to_string())
+    })?;
+    let duration = |value: &Spanned<String>| {
+        parse_duration(value.get_ref()).map_err(|m| err(Some(value.span()), m))
+    };
+    let timeout = raw
+        .timeout
+        .as_ref()
+        .map(duration)
+        .transpose()?
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let trigger = match raw.trigger {
+        None => Trigger::Manual,
+        Some(trigger) => {
+            let span = trigger.span();
+            let t = trigger.into_inner();
+            match (t.on.as_deref(), t.every) {
+                (Some("commit"), None) => Trigger::Commit {
+                    paths: t.paths.unwrap_or_default(),
+                },
+                (Some("manual"), None) => Trigger::Manual,
+                (None, Some(every)) if t.paths.is_none() => Trigger::Every(duration(&every)?),
+                _ => {
+                    return Err(err(Some(span), "expected `{ on = \"commit\", paths = [...] }`, `{ on = \"manual\" }` or `{ every = \"24h\" }`".into()));
+                }
+            }
+        }
+    };
+    let mut accept = Vec::new();
+    for item in raw.accept {
+        let span = item.span();
+        let a = item.into_inner();
+        let timeout = a
+            .timeout
+            .as_ref()
+            .map(duration)
+            .transpose()?
+            .unwrap_or(DEFAULT_ACCEPT_TIMEOUT);
+        match (a.run, a.gate) {
+            (Some(command), None) => accept.push(Accept::Run { command, timeout }),
+            (None, Some(true)) => accept.push(Accept::Gate),
+            (None, Some(false)) => {}
+            _ => {
+                return Err(err(
+                    Some(span),
+                    "an [[accept]] table has either `run = \"command\"` or `gate = true`".into(),
+                ));
+            }
+        }
+    }
+    Ok(Task {
+        file: file.to_string(),
+        name,
+        kind: raw.kind,
+        goal: raw.goal,
+        context: raw.context,
+        scope,
+        scope_set,
+        agent: raw.agent,
+        timeout,
+        trigger,
+        accept,
+        budget: raw.budget.unwrap_or_default(),
+        hash: crate::git::hash_blob(text.as_bytes()).to_string(),
+    })
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Every task file of the working tree `workdir`, sorted by name; the first invalid one is an
+/// error.
+pub fn load_all(workdir: &Path) -> Result<Vec<Task>, TaskFileError> {
+    let dir = workdir.join(TASKS_DIR);
+    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(TaskFileError::Io {
+                path: TASKS_DIR.to_string(),
+                source,
+            });
+        }
+    };
+    names.sort();
+    let mut tasks = Vec::new();
+    for name in names {
+        let rel = format!("{TASKS_DIR}/{name}");
+        let bytes = std::fs::read(dir.join(&name)).map_err(|source| TaskFileError::Io {
+            path: rel.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ConfigError::new(
+                &rel,
+                "",
+                None,
+                format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
+        tasks.push(parse(&rel, &text)?);
+    }
+    Ok(tasks)
+}
+
+/// Errors reading task files.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskFileError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+kind = "type-annotations"
+goal = """Add type annotations to every function in api/handlers.py that lacks them."""
+context = ["api/models.py"]
+scope = ["api/handlers.py"]
+agent = "codex"
+timeout = "20m"
+trigger = { on = "commit", paths = ["api/**"] }
+
+[[accept]]
+run = "mypy --disallow-untyped-defs api/handlers.py"
+[[accept]]
+gate = true
+
+[budget]
+max_tokens = 300000
+max_usd = 1.00
+"#;
+
+    #[test]
+    fn the_specified_example_parses() {
+        let task = parse(".gatehouse/tasks/annotate.toml", EXAMPLE).unwrap();
+        assert_eq!(task.name, "annotate");
+        assert_eq!(task.kind, "type-annotations");
+        assert_eq!(task.timeout, Duration::from_secs(1200));
+        assert_eq!(
+            task.trigger,
+            Trigger::Commit {
+                paths: vec!["api/**".into()]
+            }
+        );
+        assert_eq!(task.accept.len(), 2);
+        assert_eq!(task.accept[1], Accept::Gate);
+        assert_eq!(task.budget.max_tokens, Some(300_000));
+        assert!(task.in_scope("api/handlers.py") && !task.in_scope("api/models.py"));
+    }
+
+    #[test]
+    fn errors_point_at_the_line_and_column() {
+        let text = EXAMPLE.replace("timeout = \"20m\"", "timeout = \"20 minutes\"");
+        let e = parse(".gatehouse/tasks/t.toml", &text).unwrap_err();
+        assert_eq!(e.line_column(), Some((7, 11)), "{e}");
+        let e = parse(
+            ".gatehouse/tasks/t.toml",
+            &EXAMPLE.replace("agent =", "agnet ="),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `agnet`"), "{e}");
+        assert_eq!(e.line_column().map(|l| l.0), Some(6));
+        let e = parse(
+            ".gatehouse/tasks/t.toml",
+            &EXAMPLE.replace("trigger = { on = \"commit\"", "trigger = { on = \"push\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.line_column().map(|l| l.0), Some(8), "{e}");
+        let e = parse(".gatehouse/tasks/bad name.toml", EXAMPLE).unwrap_err();
+        assert!(e.to_string().contains("not a task name"), "{e}");
+    }
+
+    #[test]
+    fn every_and_manual_triggers() {
+        let every = EXAMPLE.replace(
+            "trigger = { on = \"commit\", paths = [\"api/**\"] }",
+            "trigger = { every = \"24h\" }",
+        );
+        assert_eq!(
+            parse("t.toml", &every).unwrap().trigger,
+            Trigger::Every(Duration::from_secs(86_400))
+        );
+        let manual = EXAMPLE.replace("trigger = { on = \"commit\", paths = [\"api/**\"] }\n", "");
+        assert_eq!(parse("t.toml", &manual).unwrap().trigger, Trigger::Manual);
+    }
+}
