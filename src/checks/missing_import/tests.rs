@@ -18,7 +18,15 @@ macro_rules! fixture {
 }
 
 /// Every fixture; a new one is one line here.
-pub(super) const FIXTURES: &[(&str, &str)] = &[];
+pub(super) const FIXTURES: &[(&str, &str)] = &[
+    fixture!("rust_workspace.txt"),
+    fixture!("rust_paths.txt"),
+    fixture!("rust_modules.txt"),
+    fixture!("rust_macro_modules.txt"),
+    fixture!("rust_edition2015.txt"),
+    fixture!("rust_no_package.txt"),
+    fixture!("rust_proc_macro.txt"),
+];
 
 /// A revision held in memory.
 pub(super) struct MemProject {
@@ -166,14 +174,18 @@ fn explain_prints_the_module_doc() {
     let doc = module_doc(MissingImport.meta().module_source);
     assert!(doc.starts_with("## missing-import"), "{doc}");
     assert!(doc.contains("undeclared-package") && doc.contains("undeclared-crate"));
-    assert!(!doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"), "{doc}");
+    assert!(
+        !doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"),
+        "{doc}"
+    );
 }
 
 #[test]
 fn options_are_kebab_case_and_unknown_ones_are_rejected() {
-    let table: toml::Table =
-        toml::from_str("roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }")
-            .unwrap();
+    let table: toml::Table = toml::from_str(
+        "roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }",
+    )
+    .unwrap();
     assert!(MissingImport.configure(&table).is_ok());
     let table: toml::Table = toml::from_str("root = [\"lib\"]").unwrap();
     let error = MissingImport.configure(&table).err().unwrap();

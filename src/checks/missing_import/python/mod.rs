@@ -12,4 +12,5 @@ use super::Options;
 pub struct Memo {}
 
 /// Checks one Python file.
-pub fn check(_file: &ParsedFile<'_>, _options: &Options, _memo: &Memo, _out: &mut Vec<Diagnostic>) {}
+pub fn check(_file: &ParsedFile<'_>, _options: &Options, _memo: &Memo, _out: &mut Vec<Diagnostic>) {
+}
