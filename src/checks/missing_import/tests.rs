@@ -174,18 +174,14 @@ fn explain_prints_the_module_doc() {
     let doc = module_doc(MissingImport.meta().module_source);
     assert!(doc.starts_with("## missing-import"), "{doc}");
     assert!(doc.contains("undeclared-package") && doc.contains("undeclared-crate"));
-    assert!(
-        !doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"),
-        "{doc}"
-    );
+    assert!(!doc.contains("PYTHON_DOC") && !doc.contains("RUST_DOC"), "{doc}");
 }
 
 #[test]
 fn options_are_kebab_case_and_unknown_ones_are_rejected() {
-    let table: toml::Table = toml::from_str(
-        "roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }",
-    )
-    .unwrap();
+    let table: toml::Table =
+        toml::from_str("roots = [\"lib\"]\nguarded-level = \"warn\"\nmapping = { a = \"b\", c = [\"d\", \"e\"] }")
+            .unwrap();
     assert!(MissingImport.configure(&table).is_ok());
     let table: toml::Table = toml::from_str("root = [\"lib\"]").unwrap();
     let error = MissingImport.configure(&table).err().unwrap();

@@ -12,5 +12,4 @@ use super::Options;
 pub struct Memo {}
 
 /// Checks one Python file.
-pub fn check(_file: &ParsedFile<'_>, _options: &Options, _memo: &Memo, _out: &mut Vec<Diagnostic>) {
-}
+pub fn check(_file: &ParsedFile<'_>, _options: &Options, _memo: &Memo, _out: &mut Vec<Diagnostic>) {}
