@@ -123,6 +123,10 @@ pub fn check(file: &ParsedFile<'_>, options: &Options, memo: &Memo, out: &mut Ve
         return;
     }
     let resolver = Resolver::new(file.project, memo, file);
+    // A file no crate root reaches may not be compiled at all (`// mod old;`).
+    if !resolve::roots(&pkg, file.path).is_root && resolver.chains(&pkg).is_empty() {
+        return;
+    }
     report::undeclared(file, options, &pkg, &scan, &resolver, out);
     let mut seen = HashSet::new();
     for path in &scan.modules {

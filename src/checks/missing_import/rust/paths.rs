@@ -92,6 +92,15 @@ const ITEM_KINDS: &[&str] = &[
     "associated_type",
 ];
 
+/// Standard macros that may stand where an item does; their arguments are ordinary code.
+const STD_MACROS: &[&str] = &[
+    "thread_local",
+    "assert",
+    "assert_eq",
+    "const_assert",
+    "compile_error",
+];
+
 /// Macros whose token trees are code for another crate (a proc macro's output).
 const QUOTE_MACROS: &[&str] = &[
     "quote",
@@ -108,6 +117,10 @@ pub(super) struct At {
     /// The node is the `path` of a scoped path (or the type of such a generic type).
     pub in_chain: bool,
     pub item_level: bool,
+    /// In the arguments of an item-level macro that is not the standard library's: only the
+    /// paths of `use` declarations are known to be paths (`impmod! {a::b as c}` may mean
+    /// `crate::a::b`).
+    pub use_only: bool,
 }
 
 impl<'t> Scan<'t> {
@@ -134,6 +147,7 @@ impl<'t> Scan<'t> {
             in_fn: false,
             in_chain: false,
             item_level: true,
+            use_only: false,
         };
         scan.children(&mut root.walk(), at);
         scan
@@ -296,6 +310,7 @@ impl<'t> Scan<'t> {
         {
             let mut inner = at;
             inner.flags.token_tree = true;
+            inner.use_only = at.item_level && !STD_MACROS.contains(&name);
             self.token_tree(tree, inner, false);
         }
     }
@@ -352,6 +367,11 @@ impl<'t> Scan<'t> {
                         && node.kind() == "identifier"
                     {
                         self.locals.insert(last);
+                    }
+                    let after_use = i > 0 && self.text(toks[i - 1]) == "use";
+                    if at.use_only && !after_use {
+                        i = j;
+                        continue;
                     }
                     let list = toks.get(i + 2).is_some_and(|t| {
                         t.kind() == "token_tree" && self.text(*t).starts_with('{')

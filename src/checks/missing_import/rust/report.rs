@@ -118,17 +118,26 @@ pub fn undeclared(
     let lib = pkg.manifest.lib_crate();
     let mut seen = HashSet::new();
     let mut root_crates: Option<Vec<String>> = None;
+    // `extern crate rustc_*` means the compiler's own crates are available (`rustc_private`).
+    let rustc_private = scan
+        .crates
+        .iter()
+        .any(|r| r.kind == RefKind::ExternCrate && r.name.starts_with("rustc_"));
     for r in &scan.crates {
         let name = r.name.strip_prefix("r#").unwrap_or(r.name);
         if !crate_like(name)
             || SYSROOT.contains(&name)
             || PRIMITIVES.contains(&name)
             || TOOLS.contains(&name)
-            || (!r.leading_colon && (scan.locals.contains(name) || opaque(scan, r.scope)))
+            || (!r.leading_colon
+                && (scan.locals.contains(name)
+                    || scan.locals.contains(r.name)
+                    || scan.locals.contains(format!("r#{name}").as_str())
+                    || opaque(scan, r.scope)))
             || options.allow.iter().any(|a| a == name)
             || r.flags.custom_cfg
             || (!modern && r.kind != RefKind::ExternCrate)
-            || (r.kind == RefKind::ExternCrate && name.starts_with("rustc_"))
+            || (r.kind == RefKind::ExternCrate && (name.starts_with("rustc_") || rustc_private))
             || lib.as_deref() == Some(name)
             || !seen.insert(r.node.id())
         {
