@@ -59,22 +59,65 @@ pub fn attribute_flags(path: &str, args: Option<&str>) -> Flags {
     let mut flags = Flags::default();
     if path == "cfg" {
         flags.any_cfg = true;
-        for word in cfg_words(args.unwrap_or("")) {
-            if word.contains("test") {
-                flags.test = true;
-            }
-            if !KNOWN_CFGS.contains(&word) {
-                flags.custom_cfg = true;
-            }
-        }
+        let words = cfg_words(args.unwrap_or(""));
+        flags.test = words.iter().any(|w| w.contains("test"));
+        // Custom: false in every build that sets no custom cfg (`loom`, not `not(loom)`).
+        let mut at = 0;
+        flags.custom_cfg = eval(&words, &mut at) == Some(false);
     } else if path.contains("test") || path.ends_with("bench") {
         flags.test = true;
     }
     flags
 }
 
-/// The identifiers of a `cfg` predicate, string literals left out.
+/// Three-valued value of a `cfg` predicate in a normal build: custom names are unset (false),
+/// the others unknown (`None`). `words` are its identifiers, `(`/`)` included.
+fn eval(words: &[&str], at: &mut usize) -> Option<bool> {
+    let word = words.get(*at).copied().unwrap_or("");
+    *at += 1;
+    let args = if words.get(*at) == Some(&"(") {
+        *at += 1;
+        let mut args = Vec::new();
+        while *at < words.len() && words[*at] != ")" {
+            args.push(eval(words, at));
+        }
+        *at += 1;
+        Some(args)
+    } else {
+        None
+    };
+    match (word, args) {
+        ("all", Some(args)) => {
+            if args.contains(&Some(false)) {
+                Some(false)
+            } else if args.iter().all(|a| *a == Some(true)) {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        ("any", Some(args)) => {
+            if args.contains(&Some(true)) {
+                Some(true)
+            } else if args.iter().all(|a| *a == Some(false)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        ("not", Some(args)) => args.first().copied().flatten().map(|v| !v),
+        (word, _) if KNOWN_CFGS.contains(&word) => None,
+        _ => Some(false),
+    }
+}
+
+/// The identifiers of a `cfg` predicate and its parentheses, string literals left out.
 fn cfg_words(args: &str) -> Vec<&str> {
+    let args = args.trim();
+    let args = args
+        .strip_prefix('(')
+        .and_then(|a| a.strip_suffix(')'))
+        .unwrap_or(args);
     let mut words = Vec::new();
     let mut in_string = false;
     let mut start = None;
@@ -89,6 +132,9 @@ fn cfg_words(args: &str) -> Vec<&str> {
         }
         if let Some(s) = start.take() {
             words.push(&args[s..i]);
+        }
+        if ch == '(' || ch == ')' {
+            words.push(&args[i..=i]);
         }
         in_string = ch == '"';
     }
@@ -110,5 +156,9 @@ mod tests {
         assert!(!f.test && f.custom_cfg);
         assert!(attribute_flags("tokio::test", None).test);
         assert!(!attribute_flags("inline", None).any_cfg);
+        assert!(!attribute_flags("cfg", Some("(not(loom))")).custom_cfg);
+        assert!(attribute_flags("cfg", Some("(all(test, loom))")).custom_cfg);
+        assert!(!attribute_flags("cfg", Some("(any(loom, feature = \"x\"))")).custom_cfg);
+        assert!(attribute_flags("cfg", Some("(all(unix, not(all(not(docsrs)))))")).custom_cfg);
     }
 }

@@ -216,14 +216,30 @@ impl FileModules {
         if !ITEM_MACROS.contains(&name) {
             self.mods[idx].complete = false;
         }
+        // `mod x;` in the arguments (tokio's `cfg_net! { pub mod net; }`) is a file module,
+        // resolved from the invoking file, under whatever `cfg` the macro adds.
+        let in_macro = Flags {
+            any_cfg: true,
+            ..Flags::default()
+        };
+        let text = |n: Node<'_>| n.utf8_text(src.as_bytes()).unwrap_or("");
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
             let mut c = n.walk();
-            for k in n.children(&mut c) {
+            let toks: Vec<Node<'_>> = n.children(&mut c).collect();
+            for (i, k) in toks.iter().enumerate() {
                 if k.kind() == "identifier" {
-                    self.add(idx, k.utf8_text(src.as_bytes()).unwrap_or(""), Entry::Other);
+                    let file_mod = i > 0
+                        && text(toks[i - 1]) == "mod"
+                        && toks.get(i + 1).is_some_and(|t| t.kind() == ";");
+                    let entry = if file_mod {
+                        Entry::File(None, in_macro)
+                    } else {
+                        Entry::Other
+                    };
+                    self.add(idx, text(*k), entry);
                 } else if k.child_count() > 0 {
-                    stack.push(k);
+                    stack.push(*k);
                 }
             }
         }
