@@ -59,7 +59,51 @@
 //!
 //! ### Rust
 //!
-//! `undeclared-crate` and `missing-module` for Rust are documented with the Rust half.
+//! Rust (`undeclared-crate`, `missing-module`), for each `use` tree (nested braces, `as`,
+//! globs, a leading `::`), `extern crate`, and path in an expression, a type, an attribute
+//! (`#[tokio::main]`, `#[derive(serde::Serialize)]`) or a macro invocation's arguments:
+//!
+//! - `undeclared-crate`: the first segment is a crate this package cannot use. Accepted:
+//!   `std`, `core`, `alloc`, `proc_macro`, `test`; `crate`, `self`, `super`, `Self`; the
+//!   package's own library (`[lib] name`, else the package name with `-` → `_`); the
+//!   dependencies of the package the file belongs to (the nearest `Cargo.toml` with a
+//!   `[package]`): `[dependencies]`, `[target.'cfg(…)'.dependencies]`, optional ones, renamed
+//!   ones under their key (`json = { package = "serde_json" }` is `json`), `workspace = true`
+//!   ones; `[dev-dependencies]` only in `tests/`, `benches/`, `examples/` and in test code
+//!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, any `cfg` naming `test`);
+//!   `[build-dependencies]` only in `build.rs`, which sees nothing else; an `extern crate x
+//!   as y` alias (in the file or the crate root); any name the file declares (a module,
+//!   function, type, constant, macro, `use` import) and names in `allow`. The help says when
+//!   the crate is a near-miss of a declared one, a dependency of another workspace member, in
+//!   `[workspace.dependencies]` but not used by this member, or only a dev-dependency.
+//! - `missing-module`: in a `crate::`, `self::` or `super::` path, a segment used as a module
+//!   (every one but the last; in `use a::b::{…}` and `use a::b::*`, `b` too) that its parent
+//!   module does not declare. The module tree follows `mod x;` to `x.rs` or `x/mod.rs`,
+//!   inline `mod x { … }` and `#[path]`, from the crate roots: `src/lib.rs` (or `[lib] path`),
+//!   `src/main.rs`, `src/bin/`, `tests/`, `benches/`, `examples/`, `build.rs`. Any item or
+//!   import counts as declared (`crate::config::Kind::A` is fine when `Kind` is an enum).
+//!
+//! Deliberately not reported, because code that builds can do it:
+//!
+//! - Anything in a module with a glob import (`use x::*`) or an item-level `include!`, except
+//!   a `::crate` path; anything under a `cfg` that normal builds never set (`loom`, `kani`,
+//!   `docsrs`, …); macro arguments of `quote!`-like macros, all of a proc-macro crate's macro
+//!   arguments, and `macro_rules!` bodies.
+//! - A name matching a dependency but for `_`, a `rust-` prefix or an `-rs` suffix (`md-5` is
+//!   `md5`, `rust-ini` is `ini`): a library may be named differently from its package.
+//! - Lower-case names only: a CamelCase first segment is a type; primitive types (`u8::MAX`,
+//!   `str::from_utf8`) and tool attributes (`#[rustfmt::skip]`, `clippy::`) are not crates.
+//! - A dev- or build-dependency used in `src/` under any `cfg` or inside a macro's arguments,
+//!   or in a file whose `mod` declarations from the crate root cannot all be followed.
+//! - Edition 2015 (no `edition` key): `use` paths are crate-relative, so only `extern crate`
+//!   of an undeclared crate is reported there.
+//! - A module whose names cannot all be known: it has an item-level macro invocation (tokio
+//!   declares modules inside `cfg_*!` macros), a glob import, a `#[path]` or
+//!   `#[cfg_attr(…, path = …)]` that cannot be followed, or does not parse; a file outside
+//!   the module tree of every crate root (`crate::` is unknown there); a file without a
+//!   `Cargo.toml` above it, or whose manifest does not parse.
+//! - The last segment of a path (`crate::utils::helper`): it may be any item, and items can
+//!   come from macros.
 //!
 //! Options (`[rules.missing-import] options = { … }`):
 //!

@@ -127,7 +127,7 @@ fn get<'v>(table: &'v Table, path: &[&str]) -> Option<&'v Value> {
     }
 }
 
-fn tables<'v>(value: Option<&'v Value>) -> impl Iterator<Item = (&'v String, &'v Value)> {
+fn tables(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
     value.and_then(Value::as_table).into_iter().flatten()
 }
 
