@@ -156,13 +156,14 @@ for spec in $CRATES; do
 done
 
 echo "== Rust: planted faults"
-rayon=$work/rs/rayon
-if [ -d "$rayon" ]; then
-    plant "$rayon" src/lib.rs "use fancy_utils::parallel;" "hallucinated crate"
-    plant "$rayon" src/lib.rs "use crate::nope::Thing;" "missing crate:: module"
-    plant "$rayon" src/iter/mod.rs "use super::nope_sibling::Thing;" "missing super:: sibling"
-    plant "$rayon" src/lib.rs "extern crate nonexistent_crate;" "unknown extern crate"
-    plant "$rayon" src/lib.rs "use rand::Rng;" "dev-dependency in library code"
+git2=$work/rs/git2
+if [ -d "$git2" ]; then
+    plant "$git2" src/lib.rs "use fancy_utils::helper;" "hallucinated crate"
+    plant "$git2" src/lib.rs "pub fn planted() { tempdir_helper::make(); }" "hallucinated crate in an expression"
+    plant "$git2" src/lib.rs "use crate::nope::Thing;" "missing crate:: module"
+    plant "$git2" src/util.rs "use super::nope_sibling::Thing;" "missing super:: sibling"
+    plant "$git2" src/lib.rs "extern crate nonexistent_crate;" "unknown extern crate"
+    plant "$git2" src/lib.rs "use tempfile::TempDir;" "dev-dependency in library code"
 fi
 ws=$work/rs/workspace
 mkdir -p "$ws/crates/a/src" "$ws/crates/b/src"
