@@ -414,7 +414,7 @@ fn new_run_id() -> String {
 }
 
 /// Seconds from one RFC 3339 time (as [`now`] writes) to another.
-fn seconds_between(a: &str, b: &str) -> Option<u64> {
+pub fn seconds_between(a: &str, b: &str) -> Option<u64> {
     let secs = |t: &str| -> Option<i64> {
         let date: Vec<i64> = t
             .get(0..10)?

@@ -2,6 +2,7 @@
 //! did, and turning it into a review branch that a human accepts or rejects.
 
 pub mod prompt;
+pub mod queue;
 pub mod spec;
 pub mod validate;
 pub mod worktree;

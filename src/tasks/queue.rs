@@ -1,0 +1,234 @@
+//! The queue: which tasks a commit or the clock triggers, which queued run may start, and the
+//! recovery of runs a dead process left behind.
+
+use std::time::Duration;
+
+use super::spec::{Task, Trigger};
+use super::worktree;
+use crate::git::Repo;
+use crate::pathmatch::PatternSet;
+use crate::store::runs::{Finish, Run, RunState};
+use crate::store::{Store, StoreError};
+
+/// Whether a task runs by itself: its file is trusted as it is now.
+pub fn is_trusted(store: &Store, task: &Task) -> Result<bool, StoreError> {
+    Ok(store.trusted_hash(&task.name)?.as_deref() == Some(task.hash.as_str()))
+}
+
+/// Queues the trusted commit-triggered tasks that `changed` (paths a new commit on the current
+/// branch touched) matches, based on `commit`. Returns the new run ids.
+pub fn on_commit(
+    store: &Store,
+    tasks: &[Task],
+    commit: &str,
+    changed: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut queued = Vec::new();
+    for task in tasks {
+        let Trigger::Commit { paths } = &task.trigger else {
+            continue;
+        };
+        let matches = paths.is_empty()
+            || PatternSet::new(paths).is_ok_and(|set| changed.iter().any(|p| set.is_match(p)));
+        if matches && is_trusted(store, task)? {
+            queued.extend(store.enqueue(&task.name, &task.kind, &task.agent, "commit", commit)?);
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues the trusted `every` tasks whose interval has passed since their last run, on `head`.
+pub fn on_clock(
+    store: &Store,
+    tasks: &[Task],
+    head: &str,
+    now_secs: u64,
+) -> Result<Vec<String>, StoreError> {
+    let runs = store.runs(&[])?;
+    let mut queued = Vec::new();
+    for task in tasks {
+        let Trigger::Every(interval) = task.trigger else {
+            continue;
+        };
+        let last = runs
+            .iter()
+            .rev()
+            .find(|r| r.task == task.name)
+            .and_then(|r| secs(&r.queued_at));
+        let due = last.is_none_or(|l| now_secs >= l + interval.as_secs());
+        if due && is_trusted(store, task)? {
+            queued.extend(store.enqueue(&task.name, &task.kind, &task.agent, "every", head)?);
+        }
+    }
+    Ok(queued)
+}
+
+/// How long until the next `every` task is due (for the scheduler's timer); `None`: none is.
+pub fn next_due(store: &Store, tasks: &[Task], now_secs: u64) -> Option<Duration> {
+    let runs = store.runs(&[]).ok()?;
+    tasks
+        .iter()
+        .filter_map(|task| {
+            let Trigger::Every(interval) = task.trigger else {
+                return None;
+            };
+            let last = runs
+                .iter()
+                .rev()
+                .find(|r| r.task == task.name)
+                .and_then(|r| secs(&r.queued_at))?;
+            Some(Duration::from_secs(
+                (last + interval.as_secs()).saturating_sub(now_secs),
+            ))
+        })
+        .min()
+}
+
+/// Why the queue is held, if it is: the daily budget is spent.
+pub fn held(store: &Store, daily_budget_usd: Option<f64>) -> Result<Option<String>, StoreError> {
+    let Some(budget) = daily_budget_usd else {
+        return Ok(None);
+    };
+    let spent = store.spent_today()?;
+    Ok((spent >= budget)
+        .then(|| format!("today's runs cost ${spent:.2}, the daily budget is ${budget:.2}")))
+}
+
+/// The next queued run that may start: fewer than `max_parallel` are working, its kind is not
+/// paused. Runs of a paused kind stay queued.
+pub fn next(store: &Store, max_parallel: usize) -> Result<Option<Run>, StoreError> {
+    let runs = store.runs(&[])?;
+    if runs.iter().filter(|r| r.state.is_active()).count() >= max_parallel.max(1) {
+        return Ok(None);
+    }
+    for run in runs.into_iter().filter(|r| r.state == RunState::Queued) {
+        if store.paused(&run.kind)?.is_none() {
+            return Ok(Some(run));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether process `pid` is alive (a zombie is not).
+pub fn alive(pid: i64) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    match stat {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with(['Z', 'X'])),
+        // SAFETY: signal 0 only asks whether the process exists (platforms without /proc).
+        Err(_) => i32::try_from(pid).is_ok_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0),
+    }
+}
+
+/// Every run left preparing, running or validating by a process that is gone (a daemon killed
+/// with -9, a crashed `task run`) becomes `interrupted`; its worktree and branch are removed.
+pub fn recover(store: &Store, repo: &Repo) -> Result<Vec<String>, StoreError> {
+    let mut recovered = Vec::new();
+    for run in store.runs(&[RunState::Preparing, RunState::Running, RunState::Validating])? {
+        let own = run.runner_pid == Some(i64::from(std::process::id()));
+        if !own && run.runner_pid.is_some_and(alive) {
+            continue;
+        }
+        let finish = Finish {
+            error: Some("interrupted: the process running it ended".into()),
+            ..Finish::default()
+        };
+        store.finish(&run.id, RunState::Interrupted, &finish)?;
+        let _ = worktree::remove(repo.git2(), &repo.state_dir(), &run.task, &run.id, false);
+        recovered.push(run.id);
+    }
+    // Worktree directories no run owns any more (a crash between creating and recording).
+    if let Ok(entries) = std::fs::read_dir(repo.state_dir().join("worktrees")) {
+        for entry in entries.flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            let owned = store.run(&id)?.is_some_and(|r| r.state.is_active());
+            if !owned {
+                let task = store.run(&id)?.map(|r| r.task).unwrap_or_default();
+                let _ = worktree::remove(repo.git2(), &repo.state_dir(), &task, &id, true);
+            }
+        }
+    }
+    Ok(recovered)
+}
+
+/// Seconds since the epoch of an RFC 3339 time as the store writes it.
+fn secs(time: &str) -> Option<u64> {
+    crate::store::runs::seconds_between("1970-01-01T00:00:00Z", time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, trigger: &str) -> Task {
+        let text =
+            format!("kind = \"k\"\ngoal = \"g\"\nscope = [\"a\"]\nagent = \"x\"\n{trigger}\n");
+        super::super::spec::parse(&format!(".gatehouse/tasks/{name}.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn only_trusted_tasks_matching_the_commit_are_queued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tasks = [
+            task("api", "trigger = { on = \"commit\", paths = [\"api/**\"] }"),
+            task("any", "trigger = { on = \"commit\" }"),
+            task("hand", ""),
+        ];
+        assert!(
+            on_commit(&store, &tasks, "c1", &["api/x.py".into()])
+                .unwrap()
+                .is_empty(),
+            "untrusted"
+        );
+        for t in &tasks {
+            store.trust(&t.name, &t.hash, "me").unwrap();
+        }
+        assert_eq!(
+            on_commit(&store, &tasks, "c1", &["docs/x.md".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            on_commit(&store, &tasks, "c1", &["api/x.py".into()])
+                .unwrap()
+                .len(),
+            1,
+            "`any` already queued for c1"
+        );
+        let edited = task(
+            "api",
+            "trigger = { on = \"commit\", paths = [\"api/**\", \"lib/\"] }",
+        );
+        assert!(
+            !is_trusted(&store, &edited).unwrap(),
+            "an edited file is untrusted again"
+        );
+        let next = next(&store, 1).unwrap().unwrap();
+        assert_eq!(next.task, "any");
+        store.pause_kind("k", "test").unwrap();
+        assert!(
+            super::next(&store, 1).unwrap().is_none(),
+            "a paused kind stays queued"
+        );
+    }
+
+    #[test]
+    fn every_tasks_are_due_after_their_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tasks = [task("daily", "trigger = { every = \"24h\" }")];
+        store.trust("daily", &tasks[0].hash, "me").unwrap();
+        let now = secs(&crate::store::now()).unwrap();
+        assert_eq!(on_clock(&store, &tasks, "h1", now).unwrap().len(), 1);
+        assert!(on_clock(&store, &tasks, "h2", now + 60).unwrap().is_empty());
+        assert!(next_due(&store, &tasks, now + 60).unwrap() <= Duration::from_secs(86_400 - 60));
+        assert_eq!(
+            on_clock(&store, &tasks, "h3", now + 86_401).unwrap().len(),
+            1
+        );
+    }
+}
