@@ -6,8 +6,12 @@ mod daemon;
 mod hook;
 mod init;
 mod install;
+mod review;
 mod rules;
+mod runs;
 mod status;
+mod task;
+mod task_here;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +45,14 @@ pub enum Command {
     Daemon(daemon::Args),
     /// Daemon, hooks, queue and reviews at a glance.
     Status(status::Args),
+    /// Agent tasks: list them, run one, trust one to run unattended, resume a paused kind.
+    Task(task::Args),
+    /// The runs of agent tasks: list, show, log, cancel.
+    Runs(runs::Args),
+    /// Review what agents did: list, show, accept (merge) or reject.
+    Review(review::Args),
+    /// Runs, success rate, duration, tokens and cost, per task kind, task or agent.
+    Stats(runs::StatsArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -55,6 +67,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(&args),
         Command::Daemon(args) => daemon::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Task(args) => task::run(&args),
+        Command::Runs(args) => runs::run(&args),
+        Command::Review(args) => review::run(&args),
+        Command::Stats(args) => runs::stats(&args),
     }
 }
 

@@ -67,8 +67,26 @@ pub struct Settings {
     pub agent_commits: Level,
     pub pre_commit: PreCommit,
     pub daemon: DaemonSettings,
+    pub tasks: TasksSettings,
+    /// `[agents.NAME]` tables.
+    pub agents: BTreeMap<String, crate::agents::AgentConfig>,
     pub rules: BTreeMap<&'static str, RuleSettings>,
     pub sensitive: Vec<SensitiveRule>,
+}
+
+/// `[tasks]`: how the queue runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TasksSettings {
+    /// Runs at once (default 1).
+    pub max_parallel: usize,
+    /// Once today's runs cost this much, queued runs wait for tomorrow.
+    pub daily_budget_usd: Option<f64>,
+}
+
+impl Default for TasksSettings {
+    fn default() -> Self {
+        TasksSettings { max_parallel: 1, daily_budget_usd: None }
+    }
 }
 
 /// Settings of one check.
@@ -141,6 +159,8 @@ struct Layers {
     agent_commits: Option<Level>,
     pre_commit: Option<PreCommit>,
     daemon: DaemonSettings,
+    tasks: TasksSettings,
+    agents: BTreeMap<String, crate::agents::AgentConfig>,
     rules: BTreeMap<&'static str, PartialRule>,
     sensitive: Vec<PartialSensitive>,
 }
@@ -195,6 +215,23 @@ impl Layers {
         }
         if let Some(daemon) = config.daemon {
             self.daemon.apply(file, text, daemon)?;
+        }
+        if let Some(tasks) = config.tasks {
+            if let Some(n) = tasks.max_parallel {
+                if *n.get_ref() == 0 {
+                    return Err(ConfigError::new(file, text, Some(n.span()), "`max_parallel` must be at least 1"));
+                }
+                self.tasks.max_parallel = n.into_inner();
+            }
+            self.tasks.daily_budget_usd = tasks.daily_budget_usd.or(self.tasks.daily_budget_usd);
+        }
+        for (name, agent) in config.agents {
+            let span = agent.span();
+            let agent = agent.into_inner();
+            agent
+                .validate(&name)
+                .map_err(|e| ConfigError::new(file, text, Some(span), e.to_string()))?;
+            self.agents.insert(name, agent);
         }
         self.add_pack(
             file,
@@ -335,6 +372,8 @@ impl Layers {
             agent_commits: self.agent_commits.unwrap_or(Level::Review),
             pre_commit: self.pre_commit.unwrap_or(PreCommit::Merge),
             daemon: self.daemon,
+            tasks: self.tasks,
+            agents: self.agents,
             rules,
             sensitive,
         })

@@ -59,10 +59,21 @@ pub(super) struct ConfigFile {
     pub agent_commits: Option<Level>,
     pub hooks: Option<HooksConfig>,
     pub daemon: Option<DaemonConfig>,
+    pub tasks: Option<TasksConfig>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, Spanned<crate::agents::AgentConfig>>,
     #[serde(default)]
     pub rules: BTreeMap<Spanned<String>, RawRule>,
     #[serde(default)]
     pub sensitive: Vec<Spanned<RawSensitive>>,
+}
+
+/// `[tasks]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TasksConfig {
+    pub max_parallel: Option<Spanned<usize>>,
+    pub daily_budget_usd: Option<f64>,
 }
 
 /// `[hooks]`.

@@ -10,6 +10,7 @@ pub mod protocol;
 pub mod quiet;
 mod refresh;
 pub mod refs;
+pub mod scheduler;
 pub mod server;
 pub mod service;
 mod state;

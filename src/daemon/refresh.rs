@@ -40,6 +40,11 @@ fn release_memory() {
     }
 }
 
+/// Whether `name` is the branch HEAD points to.
+fn is_current_branch(repo: &Repo, name: &str) -> bool {
+    repo.git2().find_reference("HEAD").ok().and_then(|h| h.symbolic_target().map(str::to_string)).as_deref() == Some(name)
+}
+
 /// Re-reads refs and acts on what changed; owns the last snapshot.
 pub struct Refresher {
     git_dir: PathBuf,
@@ -47,6 +52,8 @@ pub struct Refresher {
     shared: Arc<Shared>,
     last: Option<Snapshot>,
     store: Option<Store>,
+    /// The daemon, to queue the tasks a commit triggers (absent in tests of the refresher).
+    pub daemon: Option<std::sync::Arc<super::server::Daemon>>,
 }
 
 impl Refresher {
@@ -57,6 +64,7 @@ impl Refresher {
             shared,
             last: None,
             store: None,
+            daemon: None,
         }
     }
 
@@ -90,6 +98,11 @@ impl Refresher {
             }
             if let (Some(base), Some(tip)) = (change.warm_base, change.new) {
                 self.warm(&repo, &change, base, tip)?;
+                if matches!(change.kind, "commit" | "merge") && is_current_branch(&repo, &change.name)
+                    && let Some(daemon) = &self.daemon
+                {
+                    super::scheduler::on_commit(daemon, &repo, tip, base);
+                }
             }
         }
         release_memory();

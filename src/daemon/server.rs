@@ -109,6 +109,8 @@ pub async fn run(
     let (mut watcher, mut late) = (watch.watcher, watch.late);
     daemon.shared.set_watched(watch.watched);
     let refresher = tokio::spawn(refresh_loop(daemon.clone()));
+    let running = Arc::new(super::scheduler::Running::default());
+    let scheduler = tokio::spawn(schedule_loop(daemon.clone(), running.clone()));
     tracing::info!(socket = %daemon.paths.socket.display(), pid = std::process::id(), "daemon ready");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
@@ -136,6 +138,10 @@ pub async fn run(
         }
     }
     daemon.shared.stop();
+    let _ = scheduler.await;
+    // In-flight runs are cancelled (their agents killed) and end recorded as `cancelled`.
+    let cancelling = running.clone();
+    let _ = tokio::task::spawn_blocking(move || cancelling.cancel_all(Duration::from_secs(8))).await;
     if tokio::time::timeout(Duration::from_secs(2), refresher)
         .await
         .is_err()
@@ -182,6 +188,7 @@ async fn refresh_loop(daemon: Arc<Daemon>) {
         )
     };
     let mut refresher = new();
+    refresher.daemon = Some(daemon.clone());
     let mut baseline = true;
     loop {
         let job = tokio::task::spawn_blocking(move || {
@@ -216,6 +223,28 @@ async fn refresh_loop(daemon: Arc<Daemon>) {
 }
 
 /// Serves one connection: checks the peer, then answers request lines until EOF.
+/// Recovers interrupted runs, then schedules whenever woken (a queued or ended run, a poke), or
+/// when a wait on time (quiet, a due `every` task) is over. Idle, it only waits.
+async fn schedule_loop(daemon: Arc<Daemon>, running: Arc<super::scheduler::Running>) {
+    let recovering = daemon.clone();
+    let _ = tokio::task::spawn_blocking(move || super::scheduler::recover(&recovering)).await;
+    loop {
+        let (d, r) = (daemon.clone(), running.clone());
+        let wait = tokio::task::spawn_blocking(move || super::scheduler::pass(&d, &r)).await.ok().flatten();
+        let sleep = async {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = daemon.shared.stopped() => break,
+            () = daemon.shared.schedule.notified() => {}
+            () = sleep => {}
+        }
+    }
+}
+
 async fn serve(daemon: &Daemon, stream: Stream) -> std::io::Result<()> {
     let peer = stream.peer_creds()?.euid();
     let (recv, mut send) = tokio::io::split(stream);
@@ -284,7 +313,12 @@ async fn answer(daemon: &Daemon, command: Command) -> Response {
         }
         Command::Poke { hook } => {
             tracing::debug!(?hook, "poked");
-            daemon.shared.activity();
+            // `gatehouse task run` queued a run: look at the queue, without it counting as
+            // activity in the repository (which would delay quiet).
+            if hook.as_deref() != Some("task-run") {
+                daemon.shared.activity();
+            }
+            daemon.shared.schedule.notify_one();
             Response::ok(json!({ "poked": true }))
         }
         Command::Stop => {

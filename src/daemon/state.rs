@@ -46,6 +46,8 @@ pub struct Shared {
     inner: Mutex<Inner>,
     /// Wakes the refresher: something changed (a file event or a poke).
     pub wake: Notify,
+    /// Wakes the scheduler: a run was queued or ended.
+    pub schedule: Notify,
     /// Set when the watcher lost events (queue overflow): the next refresh is a full rescan.
     pub rescan: AtomicBool,
     started: Instant,
@@ -61,6 +63,7 @@ impl Shared {
         Shared {
             inner: Mutex::new(Inner::default()),
             wake: Notify::new(),
+            schedule: Notify::new(),
             rescan: AtomicBool::new(false),
             started: Instant::now(),
             last_activity_ms: AtomicU64::new(0),

@@ -49,7 +49,8 @@ pub const ALL: &[&str] = &[
         summary TEXT,
         runner_pid INTEGER,
         decided_by TEXT,
-        decision TEXT
+        decision TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX runs_state ON runs (state, seq);
     CREATE INDEX runs_task_base ON runs (task, base);

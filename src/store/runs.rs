@@ -231,6 +231,23 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Asks whoever runs `id` to cancel it.
+    pub fn request_cancel(&self, id: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?1", params![id])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Whether a cancel of `id` was asked for.
+    pub fn cancel_requested(&self, id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT cancel_requested FROM runs WHERE id = ?1", params![id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|v| v == Some(1))
+            .map_err(self.err())
+    }
+
     /// Records the branch of a run.
     pub fn set_branch(&self, id: &str, branch: &str) -> Result<(), StoreError> {
         self.conn

@@ -3,6 +3,7 @@
 
 pub mod prompt;
 pub mod queue;
+pub mod run;
 pub mod spec;
 pub mod validate;
 pub mod worktree;

@@ -1,0 +1,240 @@
+//! `gatehouse task list|run|trust|resume`: the task files and running them.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use super::daemon::StatusFormat;
+use crate::ExitStatus;
+use crate::agents::CancelToken;
+use crate::config::{self, Settings};
+use crate::git::Repo;
+use crate::store::Store;
+use crate::store::runs::{Run, RunState};
+use crate::tasks::{self, Task, queue, run as runner};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// The task files of .gatehouse/tasks/, their triggers and whether they are trusted.
+    List {
+        #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+        format: StatusFormat,
+    },
+    /// Queue a run of task NAME on HEAD (the daemon runs it); without a daemon, run it now.
+    Run {
+        name: String,
+        /// Wait for the run to end and print its outcome.
+        #[arg(long)]
+        wait: bool,
+        /// Run in the current checkout, without a worktree or daemon (for CI engines); prints
+        /// the summary as JSON.
+        #[arg(long, conflicts_with = "wait")]
+        here: bool,
+    },
+    /// Trust task NAME's file as it is now, so its trigger may run it unattended.
+    Trust { name: String },
+    /// Resume a task kind the failure breaker paused.
+    Resume { kind: String },
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::open_from_env()?;
+    match &args.action {
+        Action::List { format } => list(&repo, *format),
+        Action::Run { name, wait, here } => {
+            if *here {
+                super::task_here::run(&repo, name)
+            } else {
+                run_task(&repo, name, *wait)
+            }
+        }
+        Action::Trust { name } => {
+            let task = find(&repo, name)?;
+            let who = super::env::identity(&repo).map_or_else(|_| "unknown".to_string(), |i| i.to_string());
+            open_store(&repo)?.trust(&task.name, &task.hash, &who)?;
+            eprintln!("trusted {} ({}) as it is now; editing the file untrusts it", task.name, task.file);
+            Ok(ExitStatus::Success)
+        }
+        Action::Resume { kind } => {
+            if open_store(&repo)?.resume_kind(kind)? {
+                eprintln!("resumed task kind {kind}");
+            } else {
+                eprintln!("task kind {kind} was not paused");
+            }
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// The state database of `repo`.
+pub(super) fn open_store(repo: &Repo) -> anyhow::Result<Store> {
+    Ok(Store::open(&repo.state_dir())?)
+}
+
+/// Every task file of the working tree.
+pub(super) fn load_tasks(repo: &Repo) -> anyhow::Result<Vec<Task>> {
+    let Some(workdir) = repo.workdir() else {
+        bail!("tasks need a working tree: this repository is bare");
+    };
+    Ok(tasks::spec::load_all(workdir)?)
+}
+
+/// Task `name`, or an error listing the known ones.
+pub(super) fn find(repo: &Repo, name: &str) -> anyhow::Result<Task> {
+    let all = load_tasks(repo)?;
+    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+    all.into_iter().find(|t| t.name == name).with_context(|| {
+        format!(
+            "no task `{name}` in {} (tasks: {})",
+            tasks::spec::TASKS_DIR,
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        )
+    })
+}
+
+fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
+    let store = open_store(repo)?;
+    let mut rows = Vec::new();
+    for task in load_tasks(repo)? {
+        let trigger = match &task.trigger {
+            tasks::Trigger::Manual => "manual".to_string(),
+            tasks::Trigger::Commit { paths } if paths.is_empty() => "on commit".to_string(),
+            tasks::Trigger::Commit { paths } => format!("on commit to {}", paths.join(", ")),
+            tasks::Trigger::Every(d) => format!("every {}", human_duration(*d)),
+        };
+        rows.push(json!({
+            "name": task.name, "file": task.file, "kind": task.kind, "agent": task.agent,
+            "trigger": trigger, "trusted": queue::is_trusted(&store, &task)?,
+            "paused": store.paused(&task.kind)?, "scope": task.scope,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    match format {
+        StatusFormat::Json => writeln!(out, "{}", json!({ "tasks": rows }))?,
+        StatusFormat::Human if rows.is_empty() => writeln!(out, "no tasks in {}", tasks::spec::TASKS_DIR)?,
+        StatusFormat::Human => {
+            for r in &rows {
+                let trust = if r["trusted"] == true { "trusted" } else { "untrusted: runs only by hand" };
+                let paused = r["paused"].as_str().map(|p| format!(", paused: {p}")).unwrap_or_default();
+                writeln!(out, "{:20} {:18} agent {:10} {} ({trust}{paused})", r["name"].as_str().unwrap_or(""), r["kind"].as_str().unwrap_or(""), r["agent"].as_str().unwrap_or(""), r["trigger"].as_str().unwrap_or(""))?;
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// The settings, and the agent config task `task` names.
+pub(super) fn agent_for(settings: &Settings, task: &Task) -> anyhow::Result<crate::agents::AgentConfig> {
+    settings.agents.get(&task.agent).cloned().with_context(|| {
+        format!("task {} names agent `{}`, which has no [agents.{}] table in .gatehouse/config.toml", task.name, task.agent, task.agent)
+    })
+}
+
+fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
+    let task = find(repo, name)?;
+    let settings = config::load_for(repo)?;
+    agent_for(&settings, &task)?;
+    let head = repo.resolve_commit("HEAD").context("a task runs on a commit: HEAD has none")?;
+    let store = open_store(repo)?;
+    let Some(id) = store.enqueue(&task.name, &task.kind, &task.agent, "manual", &head.to_string())? else {
+        bail!("task {} is already queued or running on {}", task.name, &head.to_string()[..12]);
+    };
+    let paths = super::daemon::paths(repo);
+    let poke = crate::daemon::protocol::Command::Poke { hook: Some("task-run".into()) };
+    let daemon_up = crate::daemon::client::request_blocking(&paths.socket, poke, Duration::from_millis(500)).is_ok();
+    if daemon_up {
+        eprintln!("queued run {id} of {} on {}; the daemon runs it when the repository is quiet", task.name, &head.to_string()[..12]);
+        if !wait {
+            return Ok(ExitStatus::Success);
+        }
+        return wait_for(&store, &id);
+    }
+    eprintln!("no daemon is running: running {id} of {} now, in the foreground", task.name);
+    let run = store.run(&id)?.context("the queued run vanished")?;
+    Ok(execute_now(repo, &store, &settings, &run, &task))
+}
+
+/// Runs a queued run in this process (no daemon); prints its outcome.
+pub(super) fn execute_now(repo: &Repo, store: &Store, settings: &Settings, run: &Run, task: &Task) -> ExitStatus {
+    let agent = match agent_for(settings, task) {
+        Ok(agent) => agent,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitStatus::Error;
+        }
+    };
+    let home = super::env::home();
+    let env = runner::Env { repo, store, settings, home: home.as_deref() };
+    let cancel = CancelToken::new();
+    let flag = cancel.clone();
+    let _ = ctrlc_cancel(flag);
+    let state = runner::execute(&env, run, task, &agent, &cancel);
+    report_end(store, &run.id, state)
+}
+
+/// Ctrl-C (and SIGTERM) cancel the run, killing the agent's process group, instead of leaving
+/// it running orphaned: the signals are blocked in this thread (and so in every thread started
+/// after it) and awaited by one thread that cancels.
+fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
+    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset, which initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: signal-set manipulation on a local set, then blocking it for this thread only.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    std::thread::Builder::new().name("gatehouse-signals".into()).spawn(move || {
+        let mut sig = 0;
+        // SAFETY: waits for one of the signals blocked above; `set` was initialised.
+        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            token.cancel();
+        }
+    })?;
+    Ok(())
+}
+
+fn wait_for(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
+    loop {
+        let run = store.run(id)?.context("the run vanished")?;
+        if !(run.state == RunState::Queued || run.state.is_active()) {
+            return Ok(report_end(store, id, run.state));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn report_end(store: &Store, id: &str, state: RunState) -> ExitStatus {
+    let run = store.run(id).ok().flatten();
+    let error = run.as_ref().and_then(|r| r.error.clone()).unwrap_or_default();
+    match state {
+        RunState::Ready => {
+            let branch = run.and_then(|r| r.branch).unwrap_or_default();
+            eprintln!("run {id} is ready for review on {branch}: `gatehouse review show {id}`, then accept or reject it");
+            ExitStatus::Success
+        }
+        other => {
+            eprintln!("run {id} ended {other}: {error} (`gatehouse runs show {id}`, `gatehouse runs log {id}`)");
+            ExitStatus::Blocked
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The scheduler: queues the tasks a new commit or the clock triggers, and starts queued runs
+//! when the repository is quiet and fewer than `max_parallel` are running. Each run executes on
+//! a thread of its own; stopping the daemon cancels them (recorded as `cancelled`).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::Shared;
+use super::quiet::git_operation;
+use super::server::Daemon;
+use crate::agents::CancelToken;
+use crate::config;
+use crate::git::Repo;
+use crate::store::Store;
+use crate::tasks::{self, queue, run as runner};
+
+/// The runs this daemon is executing: their cancel tokens and threads.
+#[derive(Default)]
+pub struct Running {
+    runs: Mutex<Vec<(String, CancelToken, std::thread::JoinHandle<()>)>>,
+}
+
+impl Running {
+    fn active(&self) -> usize {
+        self.reap();
+        self.runs.lock().map_or(0, |r| r.len())
+    }
+
+    fn reap(&self) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.retain(|(_, _, handle)| !handle.is_finished());
+        }
+    }
+
+    /// Cancels every run and waits (up to `limit`) for them to record their end.
+    pub fn cancel_all(&self, limit: Duration) {
+        let handles: Vec<_> = match self.runs.lock() {
+            Ok(mut runs) => runs.drain(..).collect(),
+            Err(_) => return,
+        };
+        for (id, token, _) in &handles {
+            tracing::info!(run = %id, "stopping: cancelling the run");
+            token.cancel();
+        }
+        let deadline = std::time::Instant::now() + limit;
+        for (_, _, handle) in handles {
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Runs left behind by a dead process become `interrupted`; their worktrees and branches go.
+pub fn recover(daemon: &Daemon) {
+    let result = Repo::open(&daemon.git_dir).map_err(|e| e.to_string()).and_then(|repo| {
+        let store = Store::open(&repo.state_dir()).map_err(|e| e.to_string())?;
+        queue::recover(&store, &repo).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(ids) if !ids.is_empty() => tracing::info!(runs = ?ids, "runs of a previous daemon were interrupted"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot recover interrupted runs: {e}"),
+    }
+}
+
+/// Queues what a new commit on the current branch triggers.
+pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<git2::Oid>) {
+    let Some(workdir) = repo.workdir() else { return };
+    let tasks = match tasks::spec::load_all(workdir) {
+        Ok(tasks) => tasks,
+        Err(e) => return tracing::warn!("cannot read task files: {e}"),
+    };
+    if tasks.is_empty() {
+        return;
+    }
+    let changed: Vec<String> = repo
+        .diff_trees(base.and_then(|b| repo.commit_tree(b).ok()), repo.commit_tree(commit).unwrap_or(commit), false)
+        .map(|changes| changes.into_iter().flat_map(|c| std::iter::once(c.path).chain(c.old_path)).collect())
+        .unwrap_or_default();
+    let queued = Store::open(&repo.state_dir())
+        .map_err(|e| e.to_string())
+        .and_then(|store| queue::on_commit(&store, &tasks, &commit.to_string(), &changed).map_err(|e| e.to_string()));
+    match queued {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::info!(runs = ?ids, %commit, "queued tasks triggered by the commit");
+            daemon.shared.schedule.notify_one();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot queue triggered tasks: {e}"),
+    }
+}
+
+/// One scheduling pass: queue due `every` tasks, then start what may start. Returns how long
+/// to wait before the next pass when something is waiting on time (quiet, a due task).
+pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
+    let repo = Repo::open(&daemon.git_dir).ok()?;
+    let store = Store::open(&repo.state_dir()).ok()?;
+    let settings = config::load_for(&repo).ok()?;
+    let tasks = repo.workdir().and_then(|w| tasks::spec::load_all(w).ok()).unwrap_or_default();
+    let now = crate::store::runs::seconds_between("1970-01-01T00:00:00Z", &crate::store::now()).unwrap_or(0);
+    if let Ok(head) = repo.resolve_commit("HEAD") {
+        let _ = queue::on_clock(&store, &tasks, &head.to_string(), now);
+    }
+    let due = queue::next_due(&store, &tasks, now);
+    if store.runs(&[crate::store::runs::RunState::Queued]).map_or(true, |q| q.is_empty()) {
+        return due;
+    }
+    if let Ok(Some(reason)) = queue::held(&store, settings.tasks.daily_budget_usd) {
+        tracing::info!("queue held: {reason}");
+        return due;
+    }
+    let idle = daemon.shared.idle();
+    if idle < settings.daemon.quiet {
+        return Some(earliest(due, settings.daemon.quiet - idle + Duration::from_millis(50)));
+    }
+    if let Some(op) = git_operation(&daemon.git_dir) {
+        tracing::debug!("not quiet: {op} in progress");
+        return Some(earliest(due, Duration::from_secs(1)));
+    }
+    while running.active() < settings.tasks.max_parallel {
+        let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel) else { break };
+        let Some(task) = tasks.iter().find(|t| t.name == run.task).cloned() else {
+            let _ = store.finish(&run.id, crate::store::runs::RunState::Failed, &crate::store::runs::Finish { error: Some(format!("task file of {} is gone", run.task)), ..Default::default() });
+            continue;
+        };
+        let Some(agent) = settings.agents.get(&task.agent).cloned() else {
+            let _ = store.finish(&run.id, crate::store::runs::RunState::Failed, &crate::store::runs::Finish { error: Some(format!("no [agents.{}] table", task.agent)), ..Default::default() });
+            continue;
+        };
+        start(daemon, running, run, task, agent, settings.clone());
+    }
+    due
+}
+
+fn earliest(a: Option<Duration>, b: Duration) -> Duration {
+    a.map_or(b, |a| a.min(b))
+}
+
+fn start(daemon: &Arc<Daemon>, running: &Arc<Running>, run: crate::store::runs::Run, task: tasks::Task, agent: crate::agents::AgentConfig, settings: config::Settings) {
+    let token = CancelToken::new();
+    let thread_token = token.clone();
+    let git_dir = daemon.git_dir.clone();
+    let shared: Arc<Shared> = daemon.shared.clone();
+    let id = run.id.clone();
+    let spawned = std::thread::Builder::new().name(format!("run-{id}")).spawn(move || {
+        let (Ok(repo), home) = (Repo::open(&git_dir), crate::cli::env::home()) else { return };
+        let Ok(store) = Store::open(&repo.state_dir()) else { return };
+        tracing::info!(run = %run.id, task = %run.task, "run starting");
+        let env = runner::Env { repo: &repo, store: &store, settings: &settings, home: home.as_deref() };
+        let state = runner::execute(&env, &run, &task, &agent, &thread_token);
+        tracing::info!(run = %run.id, state = %state, "run ended");
+        shared.schedule.notify_one();
+    });
+    match spawned {
+        Ok(handle) => {
+            if let Ok(mut runs) = running.runs.lock() {
+                runs.push((id, token, handle));
+            }
+        }
+        Err(e) => tracing::warn!(run = %id, "cannot start a thread for the run: {e}"),
+    }
+}

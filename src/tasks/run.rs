@@ -1,0 +1,301 @@
+//! Executing one queued run: `queued → preparing → running → validating → ready`, or
+//! `failed | timed_out | cancelled | over_budget`. The worktree is always removed at the end;
+//! the branch stays only when a review exists.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use serde::Serialize;
+
+use super::spec::{Accept, Task};
+use super::validate::{self, AcceptResult, Changed, DiffStat};
+use super::worktree;
+use crate::agents::{self, AgentConfig, CancelToken, Invocation, Usage};
+use crate::checks::Finding;
+use crate::config::{Level, Scope, Settings};
+use crate::engine::{self, Request, Target};
+use crate::git::Repo;
+use crate::store::runs::{Finish, Run, RunState, Tokens};
+use crate::store::Store;
+
+/// Consecutive failures of one kind that pause it.
+pub const BREAKER_THRESHOLD: usize = 3;
+
+/// What a review shows, stored as JSON on the run.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub goal: String,
+    pub agent: String,
+    pub command: Vec<String>,
+    pub base: String,
+    pub commit: Option<String>,
+    pub files_changed: Vec<ChangedFile>,
+    pub diffstat: Option<Stat>,
+    pub acceptance: Vec<AcceptOutcome>,
+    pub findings: Vec<serde_json::Value>,
+    pub final_message: Option<String>,
+    pub confinement: Option<String>,
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ChangedFile {
+    pub path: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Stat {
+    pub files: usize,
+    pub insertions: usize,
+    pub deletions: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct AcceptOutcome {
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    pub output_tail: String,
+}
+
+/// Where everything a run needs lives.
+pub struct Env<'a> {
+    pub repo: &'a Repo,
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub home: Option<&'a Path>,
+}
+
+/// The private directory of a run: prompt, agent log, acceptance logs. Kept after the run.
+pub fn run_dir(state_dir: &Path, run_id: &str) -> PathBuf {
+    state_dir.join("runs").join(run_id)
+}
+
+/// Git configuration given to everything that runs in a scratch worktree: no hooks, so an
+/// agent's or a test's `git commit` there never fires gatehouse's hooks against the user's
+/// repository.
+pub fn worktree_git_env() -> Vec<(String, String)> {
+    vec![
+        ("GIT_CONFIG_COUNT".into(), "1".into()),
+        ("GIT_CONFIG_KEY_0".into(), "core.hooksPath".into()),
+        ("GIT_CONFIG_VALUE_0".into(), "/dev/null".into()),
+    ]
+}
+
+/// Executes queued run `run` of `task`; returns the state it ended in. Errors of the machinery
+/// (git, the database) end the run as `failed` with the error, never leave it half done.
+pub fn execute(env: &Env<'_>, run: &Run, task: &Task, agent: &AgentConfig, cancel: &CancelToken) -> RunState {
+    let store = env.store;
+    match store.transition(&run.id, RunState::Queued, RunState::Preparing) {
+        Ok(true) => {}
+        _ => return run.state,
+    }
+    let state_dir = env.repo.state_dir();
+    let mut summary = Summary {
+        goal: task.goal.clone(),
+        agent: run.agent.clone(),
+        base: run.base.clone(),
+        log: run_dir(&state_dir, &run.id).join(agents::LOG_FILE).display().to_string(),
+        ..Summary::default()
+    };
+    let mut finish = Finish::default();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    watch_cancel_requests(&state_dir, &run.id, cancel.clone(), done.clone());
+    let state = match stages(env, run, task, agent, cancel, &mut summary, &mut finish) {
+        Ok(state) => state,
+        Err(message) => {
+            finish.error = Some(message);
+            RunState::Failed
+        }
+    };
+    finish.summary = serde_json::to_string(&summary).ok();
+    if finish.error.is_none() && state != RunState::Ready {
+        finish.error = Some(state.as_str().replace('_', " "));
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = store.finish(&run.id, state, &finish);
+    let _ = worktree::remove(env.repo.git2(), &state_dir, &run.task, &run.id, state == RunState::Ready);
+    if state.is_failure() {
+        trip_breaker(store, &run.kind);
+    }
+    state
+}
+
+/// `gatehouse runs cancel` sets a flag in the database (it may run in another process); a
+/// thread polls it and cancels the run's agent.
+fn watch_cancel_requests(state_dir: &Path, id: &str, cancel: CancelToken, done: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let (state_dir, id) = (state_dir.to_path_buf(), id.to_string());
+    let _ = std::thread::Builder::new().name(format!("cancel-{id}")).spawn(move || {
+        let Ok(store) = Store::open(&state_dir) else { return };
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            if store.cancel_requested(&id).unwrap_or(false) {
+                cancel.cancel();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+}
+
+fn stages(
+    env: &Env<'_>,
+    run: &Run,
+    task: &Task,
+    agent: &AgentConfig,
+    cancel: &CancelToken,
+    summary: &mut Summary,
+    finish: &mut Finish,
+) -> Result<RunState, String> {
+    let repo = env.repo.git2();
+    let state_dir = env.repo.state_dir();
+    let base = Oid::from_str(&run.base).map_err(|e| format!("bad base commit {}: {e}", run.base))?;
+    let path = worktree::create(repo, &state_dir, &run.task, &run.id, base).map_err(|e| e.to_string())?;
+    let branch = worktree::branch_name(&run.task, &run.id);
+    env.store.set_branch(&run.id, &branch).map_err(|e| e.to_string())?;
+    if !env.store.transition(&run.id, RunState::Preparing, RunState::Running).map_err(|e| e.to_string())? {
+        return Ok(RunState::Cancelled);
+    }
+    let dir = run_dir(&state_dir, &run.id);
+    let prompt = super::prompt::assemble(task);
+    let inv = Invocation { worktree: &path, run_dir: &dir, prompt: &prompt, timeout: task.timeout, home: env.home, extra_env: &worktree_git_env() };
+    let (program, args) = agents::command_line(agent, &inv);
+    summary.command = std::iter::once(program).chain(args).collect();
+    let outcome = agents::run(&run.agent, agent, &inv, cancel).map_err(|e| e.to_string())?;
+    finish.exit_code = outcome.exit_code.map(i64::from);
+    record_usage(finish, &outcome.usage);
+    summary.final_message.clone_from(&outcome.final_message);
+    summary.confinement = Some(format!("{:?}", outcome.confinement));
+    if outcome.cancelled {
+        return Ok(RunState::Cancelled);
+    }
+    if outcome.timed_out {
+        finish.error = Some(format!("the agent timed out after {} s", task.timeout.as_secs()));
+        return Ok(RunState::TimedOut);
+    }
+    if let Some(reason) = over_budget(task, &outcome.usage) {
+        finish.error = Some(reason);
+        return Ok(RunState::OverBudget);
+    }
+    if !outcome.success {
+        finish.error = Some(outcome.error.unwrap_or_else(|| "the agent reported failure".into()));
+        return Ok(RunState::Failed);
+    }
+    if !env.store.transition(&run.id, RunState::Running, RunState::Validating).map_err(|e| e.to_string())? {
+        return Ok(RunState::Cancelled);
+    }
+    validate(env, run, task, &path, &dir, base, summary, finish)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn validate(
+    env: &Env<'_>,
+    run: &Run,
+    task: &Task,
+    path: &Path,
+    dir: &Path,
+    base: Oid,
+    summary: &mut Summary,
+    finish: &mut Finish,
+) -> Result<RunState, String> {
+    let worktree = Repository::open(path).map_err(|e| e.to_string())?;
+    let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
+    summary.files_changed = changed.iter().map(|c| ChangedFile { path: c.path.clone(), status: c.status.into() }).collect();
+    if changed.is_empty() {
+        finish.error = Some("the agent changed no file".into());
+        return Ok(RunState::Failed);
+    }
+    let outside: Vec<&Changed> = changed.iter().filter(|c| !task.in_scope(&c.path)).collect();
+    if !outside.is_empty() {
+        let list: Vec<&str> = outside.iter().map(|c| c.path.as_str()).collect();
+        finish.error = Some(format!("changed files outside the task's scope: {}", list.join(", ")));
+        return Ok(RunState::Failed);
+    }
+    let mut failed = Vec::new();
+    for (n, accept) in task.accept.iter().enumerate() {
+        if let Accept::Run { command, timeout } = accept {
+            let log = dir.join(format!("accept-{n}.log"));
+            let unset = crate::cli::env::git_local_vars();
+            let result: AcceptResult = validate::run_command(command, path, *timeout, &worktree_git_env(), unset, &log);
+            if !result.passed() {
+                failed.push(command.clone());
+            }
+            summary.acceptance.push(AcceptOutcome {
+                command: result.command,
+                exit_code: result.exit_code,
+                timed_out: result.timed_out,
+                duration_ms: result.duration_ms,
+                output_tail: result.output_tail,
+            });
+        }
+    }
+    if !failed.is_empty() {
+        finish.error = Some(format!("acceptance failed: {}", failed.join("; ")));
+        return Ok(RunState::Failed);
+    }
+    let subject = task.goal.lines().next().unwrap_or("").trim().chars().take(60).collect::<String>();
+    let commit = validate::commit(&worktree, base, &subject, &run.task, &run.id).map_err(|e| e.to_string())?;
+    summary.commit = Some(commit.to_string());
+    let DiffStat { files, insertions, deletions } = validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?;
+    summary.diffstat = Some(Stat { files, insertions, deletions });
+    let findings = gate(env, base, commit).map_err(|e| e.to_string())?;
+    summary.findings = findings.iter().filter_map(|f| serde_json::to_value(f).ok()).collect();
+    let blocking: Vec<&Finding> = findings.iter().filter(|f| f.level == Level::Block).collect();
+    if task.accept.contains(&Accept::Gate) && !blocking.is_empty() {
+        let list: Vec<String> = blocking.iter().map(|f| format!("{}:{} {}", f.path, f.line, f.code)).collect();
+        finish.error = Some(format!("the gate blocks: {}", list.join(", ")));
+        return Ok(RunState::Failed);
+    }
+    let branch = format!("refs/heads/{}", worktree::branch_name(&run.task, &run.id));
+    env.repo
+        .git2()
+        .reference(&branch, commit, true, &format!("gatehouse: run {}", run.id))
+        .map_err(|e| e.to_string())?;
+    Ok(RunState::Ready)
+}
+
+/// The gate's findings on what the commit brings, as a push of it would see them.
+fn gate(env: &Env<'_>, base: Oid, commit: Oid) -> Result<Vec<Finding>, engine::EngineError> {
+    let request = Request {
+        target: Target::Commits { base: Some(base), tip: commit },
+        scope: env.settings.scope.unwrap_or(Scope::ChangedLines),
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
+    };
+    Ok(engine::run(env.repo, env.settings, &request)?.findings)
+}
+
+fn record_usage(finish: &mut Finish, usage: &Usage) {
+    finish.tokens = Tokens { input: usage.input, cached_input: usage.cached_input, output: usage.output, reasoning: usage.reasoning };
+    finish.cost_usd = usage.cost_usd;
+}
+
+/// Why a run's usage exceeds its task's budget, if it does.
+fn over_budget(task: &Task, usage: &Usage) -> Option<String> {
+    if let Some(max) = task.budget.max_tokens
+        && usage.total_tokens() > max
+    {
+        return Some(format!("used {} tokens, over the budget of {max}", usage.total_tokens()));
+    }
+    match (task.budget.max_usd, usage.cost_usd) {
+        (Some(max), Some(cost)) if cost > max => Some(format!("cost ${cost:.2}, over the budget of ${max:.2}")),
+        _ => None,
+    }
+}
+
+/// Pauses a kind whose last [`BREAKER_THRESHOLD`] finished runs all failed.
+fn trip_breaker(store: &Store, kind: &str) {
+    let Ok(runs) = store.runs(&[]) else { return };
+    let ended: Vec<&Run> = runs
+        .iter()
+        .rev()
+        .filter(|r| r.kind == kind && (r.state.is_failure() || matches!(r.state, RunState::Ready | RunState::Accepted | RunState::Rejected)))
+        .take(BREAKER_THRESHOLD)
+        .collect();
+    if ended.len() == BREAKER_THRESHOLD && ended.iter().all(|r| r.state.is_failure()) {
+        let reason = format!("{BREAKER_THRESHOLD} consecutive failed runs (last: {})", ended[0].id);
+        let _ = store.pause_kind(kind, &reason);
+    }
+}
