@@ -26,6 +26,9 @@ pub struct Tree {
     root: i32,
     marker: Vec<u8>,
     known: HashSet<Proc>,
+    /// Once the root is reaped its pid (= the group id) may be reused as soon as the group is
+    /// empty, so the group is no longer addressed by number, only through known processes.
+    root_reaped: bool,
 }
 
 /// Makes this process the reaper of its orphaned descendants (Linux; elsewhere a no-op).
@@ -50,7 +53,13 @@ impl Tree {
             root,
             marker: format!("{}={}", marker.0, marker.1).into_bytes(),
             known: HashSet::new(),
+            root_reaped: false,
         }
+    }
+
+    /// The caller has waited for the root process.
+    pub fn root_reaped(&mut self) {
+        self.root_reaped = true;
     }
 
     /// Remembers the current descendants of the root (and of every process already known).
@@ -64,7 +73,8 @@ impl Tree {
             loop {
                 let before = self.known.len();
                 for entry in &table {
-                    if entry.pgid == self.root || parents.contains(&entry.ppid) {
+                    let in_group = !self.root_reaped && entry.pgid == self.root;
+                    if in_group || parents.contains(&entry.ppid) {
                         self.known.insert(entry.proc);
                         parents.insert(entry.proc.pid);
                     }
@@ -88,9 +98,11 @@ impl Tree {
 
     /// Sends `signal` to the process group and to every known process still alive.
     pub fn signal(&self, signal: i32) {
-        // SAFETY: plain signal delivery; a stale pgid fails with ESRCH.
-        unsafe {
-            libc::kill(-self.root, signal);
+        if !self.root_reaped {
+            // SAFETY: plain signal delivery; the unreaped root keeps the group id from reuse.
+            unsafe {
+                libc::kill(-self.root, signal);
+            }
         }
         for proc in &self.known {
             if self.is_alive(*proc) {

@@ -252,10 +252,14 @@ impl Supervisor<'_> {
     }
 
     fn try_wait(&mut self) -> Result<Option<ExitStatus>, AgentError> {
-        self.child.try_wait().map_err(|source| AgentError::Wait {
+        let status = self.child.try_wait().map_err(|source| AgentError::Wait {
             agent: self.spec.agent.to_string(),
             source,
-        })
+        })?;
+        if status.is_some() {
+            self.tree.root_reaped();
+        }
+        Ok(status)
     }
 
     /// SIGTERM to the whole tree, SIGKILL after the grace period; returns the agent's status.
@@ -278,10 +282,14 @@ impl Supervisor<'_> {
         self.kill_hard();
         let status = match status {
             Some(status) => status,
-            None => self.child.wait().map_err(|source| AgentError::Wait {
-                agent: self.spec.agent.to_string(),
-                source,
-            })?,
+            None => {
+                let status = self.child.wait().map_err(|source| AgentError::Wait {
+                    agent: self.spec.agent.to_string(),
+                    source,
+                })?;
+                self.tree.root_reaped();
+                status
+            }
         };
         Ok(status)
     }

@@ -778,3 +778,26 @@ fn gone(pid: i32) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn background_processes_left_after_a_normal_exit_are_killed() {
+    let fx = Fixture::new();
+    let pidfile = fx.run_dir.join("left.pid");
+    let mut config = AgentConfig::new(AdapterKind::Command);
+    config.program = Some("sh".into());
+    config.args = vec![
+        "-c".into(),
+        "setsid sleep 300 >/dev/null 2>&1 & echo $! > \"$1\"; echo started".into(),
+        "sh".into(),
+        pidfile.display().to_string(),
+    ];
+    let outcome = fx.run(&config);
+    assert!(outcome.success, "{outcome:?}");
+    let pid = read_pids(&pidfile)[0];
+    assert!(
+        gone(pid),
+        "background process {pid} survived\n{}",
+        log_of(&outcome)
+    );
+    assert!(log_of(&outcome).contains("killing processes the agent left running"));
+}
