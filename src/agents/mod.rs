@@ -208,6 +208,9 @@ fn run_in(
     let adapter = adapter(config.adapter);
     let (program, args) = adapter.command_line(config, inv);
     let program_path = env::resolve_program(name, &program, inv, agent_env.get("PATH"))?;
+    if let Some(home) = inv.home {
+        agent_env.set("HOME", home);
+    }
     adapter.prepare(config, inv, &mut agent_env)?;
     agent_env.apply_spec(&config.env);
     let token = format!("{}-{}", std::process::id(), unique_suffix());
