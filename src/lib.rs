@@ -1,5 +1,6 @@
 //! gatehouse: a local git gate for repositories where headless coding agents do part of the work.
 
+pub mod agents;
 pub mod checks;
 pub mod cli;
 pub mod config;
