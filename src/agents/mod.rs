@@ -49,6 +49,9 @@ pub struct Invocation<'a> {
     pub timeout: Duration,
     /// The user's HOME: stays the agent's HOME, and seeds the per-run config homes.
     pub home: Option<&'a Path>,
+    /// Variables set for the agent on top of its environment (gatehouse's own, e.g. the git
+    /// configuration that turns hooks off in a scratch worktree).
+    pub extra_env: &'a [(String, String)],
 }
 
 /// How an agent run ended.
@@ -213,6 +216,9 @@ fn run_in(
     }
     adapter.prepare(config, inv, &mut agent_env)?;
     agent_env.apply_spec(&config.env);
+    for (key, value) in inv.extra_env {
+        agent_env.set(key, value);
+    }
     let token = format!("{}-{}", std::process::id(), unique_suffix());
     agent_env.set(RUN_MARKER_VAR, &token);
 

@@ -65,6 +65,7 @@ impl Fixture {
             prompt: &self.prompt,
             timeout: self.timeout,
             home: Some(&self.home),
+            extra_env: &[],
         }
     }
 

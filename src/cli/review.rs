@@ -62,7 +62,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         None => list(&store, StatusFormat::Human),
         Some(Action::List { format }) => list(&store, *format),
         Some(Action::Show { id, diff, format }) => show(&repo, &find(&store, id)?, *diff, *format),
-        Some(Action::Accept { id, message }) => accept(&repo, &store, &find(&store, id)?, message.clone()),
+        Some(Action::Accept { id, message }) => {
+            accept(&repo, &store, &find(&store, id)?, message.clone())
+        }
         Some(Action::Reject { id, message }) => {
             let run = find(&store, id)?;
             ready(&run)?;
@@ -100,9 +102,25 @@ fn list(store: &crate::store::Store, format: StatusFormat) -> anyhow::Result<Exi
     let runs = store.runs(&[RunState::Ready])?;
     let mut text = String::new();
     for run in &runs {
-        let summary: Value = run.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
-        let goal = summary["goal"].as_str().unwrap_or("").lines().next().unwrap_or("").to_string();
-        text.push_str(&format!("{}  {:14} {}  {}\n", run.id, run.task, run.branch.as_deref().unwrap_or(""), goal));
+        let summary: Value = run
+            .summary
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(Value::Null);
+        let goal = summary["goal"]
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        text.push_str(&format!(
+            "{}  {:14} {}  {}\n",
+            run.id,
+            run.task,
+            run.branch.as_deref().unwrap_or(""),
+            goal
+        ));
     }
     if runs.is_empty() {
         text.push_str("no reviews waiting\n");
@@ -114,20 +132,36 @@ fn list(store: &crate::store::Store, format: StatusFormat) -> anyhow::Result<Exi
 fn show(repo: &Repo, run: &Run, diff: bool, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let value = review_json(run);
     let s = &value["summary"];
-    let mut t = format!("run {} ({}) of task {} by agent {}\n", run.id, run.state, run.task, run.agent);
-    t.push_str(&format!("goal: {}\n", s["goal"].as_str().unwrap_or("").trim()));
-    t.push_str(&format!("base {}  branch {}\n", run.base, run.branch.as_deref().unwrap_or("-")));
+    let mut t = format!(
+        "run {} ({}) of task {} by agent {}\n",
+        run.id, run.state, run.task, run.agent
+    );
+    t.push_str(&format!(
+        "goal: {}\n",
+        s["goal"].as_str().unwrap_or("").trim()
+    ));
+    t.push_str(&format!(
+        "base {}  branch {}\n",
+        run.base,
+        run.branch.as_deref().unwrap_or("-")
+    ));
     t.push_str(&format!(
         "duration {}, tokens {} in ({} cached) / {} out / {} reasoning, cost {}\n",
-        run.duration_ms.map_or("-".into(), |d| format!("{:.1} s", d as f64 / 1000.0)),
+        run.duration_ms
+            .map_or("-".into(), |d| format!("{:.1} s", d as f64 / 1000.0)),
         run.tokens.input,
         run.tokens.cached_input,
         run.tokens.output,
         run.tokens.reasoning,
-        run.cost_usd.map_or("unknown".into(), |c| format!("${c:.4}"))
+        run.cost_usd
+            .map_or("unknown".into(), |c| format!("${c:.4}"))
     ));
     for a in s["acceptance"].as_array().into_iter().flatten() {
-        t.push_str(&format!("accept: `{}` exit {}\n", a["command"].as_str().unwrap_or(""), a["exit_code"]));
+        t.push_str(&format!(
+            "accept: `{}` exit {}\n",
+            a["command"].as_str().unwrap_or(""),
+            a["exit_code"]
+        ));
     }
     for f in s["findings"].as_array().into_iter().flatten() {
         t.push_str(&format!(
@@ -141,15 +175,24 @@ fn show(repo: &Repo, run: &Run, diff: bool, format: StatusFormat) -> anyhow::Res
         ));
     }
     for c in s["files_changed"].as_array().into_iter().flatten() {
-        t.push_str(&format!("  {:9} {}\n", c["status"].as_str().unwrap_or(""), c["path"].as_str().unwrap_or("")));
+        t.push_str(&format!(
+            "  {:9} {}\n",
+            c["status"].as_str().unwrap_or(""),
+            c["path"].as_str().unwrap_or("")
+        ));
     }
     if let Some(stat) = s["diffstat"].as_object() {
-        t.push_str(&format!("{} files changed, {} insertions(+), {} deletions(-)\n", stat["files"], stat["insertions"], stat["deletions"]));
+        t.push_str(&format!(
+            "{} files changed, {} insertions(+), {} deletions(-)\n",
+            stat["files"], stat["insertions"], stat["deletions"]
+        ));
     }
     if let Some(message) = s["final_message"].as_str() {
         t.push_str(&format!("agent's final message:\n{}\n", message.trim()));
     }
-    if diff && let (Some(base), Some(commit)) = (Oid::from_str(&run.base).ok(), s["commit"].as_str()) {
+    if diff
+        && let (Some(base), Some(commit)) = (Oid::from_str(&run.base).ok(), s["commit"].as_str())
+    {
         t.push_str(&patch(repo, base, commit)?);
     }
     print(format, &value, &t)
@@ -171,23 +214,45 @@ fn patch(repo: &Repo, base: Oid, commit: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn accept(repo: &Repo, store: &crate::store::Store, run: &Run, message: Option<String>) -> anyhow::Result<ExitStatus> {
+fn accept(
+    repo: &Repo,
+    store: &crate::store::Store,
+    run: &Run,
+    message: Option<String>,
+) -> anyhow::Result<ExitStatus> {
     ready(run)?;
     let branch = run.branch.clone().context("the run has no branch")?;
-    let tip = repo.resolve_commit(&format!("refs/heads/{branch}")).with_context(|| format!("the review branch {branch} is gone"))?;
-    let workdir = repo.workdir().context("accepting needs a working tree")?.to_path_buf();
+    let tip = repo
+        .resolve_commit(&format!("refs/heads/{branch}"))
+        .with_context(|| format!("the review branch {branch} is gone"))?;
+    let workdir = repo
+        .workdir()
+        .context("accepting needs a working tree")?
+        .to_path_buf();
     refuse_if_dirty(repo, tip)?;
     let who = super::env::identity(repo)?;
     let settings = config::load_for(repo)?;
     // The human decision is the approval the gate asks for: record it on the agent's commit,
     // so the merge hook and later pushes accept the review findings it brings.
     let review = review_findings(repo, &settings, tip)?;
-    let why = message.clone().unwrap_or_else(|| format!("accepted review of run {}", run.id));
+    let why = message
+        .clone()
+        .unwrap_or_else(|| format!("accepted review of run {}", run.id));
     if !review.is_empty() {
-        approvals::record(repo, tip, &who, Some(why.clone()), &review).context("recording the approval")?;
+        approvals::record(repo, tip, &who, Some(why.clone()), &review)
+            .context("recording the approval")?;
     }
     let before = repo.resolve_commit("HEAD")?;
-    let merged = git_in(&workdir, &["merge", "--no-edit", "-m", &format!("Merge review of run {} ({})", run.id, run.task), &branch])?;
+    let merged = git_in(
+        &workdir,
+        &[
+            "merge",
+            "--no-edit",
+            "-m",
+            &format!("Merge review of run {} ({})", run.id, run.task),
+            &branch,
+        ],
+    )?;
     if !merged.status.success() {
         let _ = git_in(&workdir, &["merge", "--abort"]);
         bail!(
@@ -205,15 +270,35 @@ fn accept(repo: &Repo, store: &crate::store::Store, run: &Run, message: Option<S
         }
     }
     store.decide(&run.id, RunState::Accepted, &who.to_string(), &why)?;
-    let how = if repo.git2().graph_descendant_of(after, before).unwrap_or(false) && after == tip { "fast-forward" } else { "merge commit" };
-    eprintln!("accepted run {}: merged {branch} ({how}) as {}", run.id, &after.to_string()[..12]);
+    let how = if repo
+        .git2()
+        .graph_descendant_of(after, before)
+        .unwrap_or(false)
+        && after == tip
+    {
+        "fast-forward"
+    } else {
+        "merge commit"
+    };
+    eprintln!(
+        "accepted run {}: merged {branch} ({how}) as {}",
+        run.id,
+        &after.to_string()[..12]
+    );
     Ok(ExitStatus::Success)
 }
 
 /// The review-level findings a push of `tip` would bring (the agent's commit among them).
-fn review_findings(repo: &Repo, settings: &config::Settings, tip: Oid) -> anyhow::Result<Vec<Finding>> {
+fn review_findings(
+    repo: &Repo,
+    settings: &config::Settings,
+    tip: Oid,
+) -> anyhow::Result<Vec<Finding>> {
     let findings = push::evaluate(repo, settings, tip, &Known::AllRemotes)?.3;
-    Ok(findings.into_iter().filter(|f| f.level == Level::Review).collect())
+    Ok(findings
+        .into_iter()
+        .filter(|f| f.level == Level::Review)
+        .collect())
 }
 
 /// Refuses, changing nothing, when a file the merge touches has uncommitted changes.
@@ -221,7 +306,11 @@ fn refuse_if_dirty(repo: &Repo, tip: Oid) -> anyhow::Result<()> {
     let git = repo.git2();
     let head = git.head()?.peel_to_commit()?;
     let base = git.merge_base(head.id(), tip)?;
-    let diff = git.diff_tree_to_tree(Some(&git.find_commit(base)?.tree()?), Some(&git.find_commit(tip)?.tree()?), None)?;
+    let diff = git.diff_tree_to_tree(
+        Some(&git.find_commit(base)?.tree()?),
+        Some(&git.find_commit(tip)?.tree()?),
+        None,
+    )?;
     let touched: Vec<String> = diff
         .deltas()
         .flat_map(|d| [d.old_file().path(), d.new_file().path()])
@@ -233,11 +322,14 @@ fn refuse_if_dirty(repo: &Repo, tip: Oid) -> anyhow::Result<()> {
     let dirty: Vec<String> = git
         .statuses(Some(&mut options))?
         .iter()
-        .filter_map(|e| e.path().map(str::to_string))
+        .filter_map(|e| e.path().ok().map(str::to_string))
         .filter(|p| touched.contains(p))
         .collect();
     if !dirty.is_empty() {
-        bail!("uncommitted changes in files the review changes: {}; commit or stash them first (nothing was changed)", dirty.join(", "));
+        bail!(
+            "uncommitted changes in files the review changes: {}; commit or stash them first (nothing was changed)",
+            dirty.join(", ")
+        );
     }
     Ok(())
 }

@@ -52,7 +52,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Some(Action::Log { id }) => {
             let run = find(&store, id)?;
             let log = run_dir(&repo.state_dir(), &run.id).join(crate::agents::LOG_FILE);
-            let text = std::fs::read(&log).with_context(|| format!("run {} has no agent log ({})", run.id, log.display()))?;
+            let text = std::fs::read(&log)
+                .with_context(|| format!("run {} has no agent log ({})", run.id, log.display()))?;
             std::io::stdout().write_all(&text)?;
             Ok(ExitStatus::Success)
         }
@@ -61,13 +62,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
 }
 
 pub(super) fn find(store: &Store, id: &str) -> anyhow::Result<Run> {
-    store.run(id)?.with_context(|| format!("no run `{id}` (see `gatehouse runs list`)"))
+    store
+        .run(id)?
+        .with_context(|| format!("no run `{id}` (see `gatehouse runs list`)"))
 }
 
 /// A run as the JSON listings print it (stable field names), with its review summary.
 pub(super) fn to_json(run: &Run) -> Value {
     let mut value = serde_json::to_value(run).unwrap_or(Value::Null);
-    let summary: Value = run.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
+    let summary: Value = run
+        .summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         map.insert("summary".into(), summary);
     }
@@ -79,7 +86,10 @@ fn list(store: &Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let rows: Vec<Value> = runs.iter().map(to_json).collect();
     let mut text = String::new();
     for run in &runs {
-        let cost = run.cost_usd.map(|c| format!(" ${c:.2}")).unwrap_or_default();
+        let cost = run
+            .cost_usd
+            .map(|c| format!(" ${c:.2}"))
+            .unwrap_or_default();
         text.push_str(&format!(
             "{}  {:12} {:14} {:10} base {}  {} tokens{cost}{}\n",
             run.id,
@@ -88,7 +98,10 @@ fn list(store: &Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
             run.agent,
             &run.base[..run.base.len().min(12)],
             run.tokens.total(),
-            run.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default()
+            run.error
+                .as_deref()
+                .map(|e| format!("  {e}"))
+                .unwrap_or_default()
         ));
     }
     if runs.is_empty() {
@@ -99,14 +112,26 @@ fn list(store: &Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
 
 fn human(run: &Run) -> String {
     let mut t = format!("run {}  {}\n", run.id, run.state.as_str());
-    t.push_str(&format!("task {} (kind {}), agent {}, trigger {}\n", run.task, run.kind, run.agent, run.trigger));
-    t.push_str(&format!("base {}{}\n", run.base, run.branch.as_deref().map(|b| format!(", branch {b}")).unwrap_or_default()));
+    t.push_str(&format!(
+        "task {} (kind {}), agent {}, trigger {}\n",
+        run.task, run.kind, run.agent, run.trigger
+    ));
+    t.push_str(&format!(
+        "base {}{}\n",
+        run.base,
+        run.branch
+            .as_deref()
+            .map(|b| format!(", branch {b}"))
+            .unwrap_or_default()
+    ));
     t.push_str(&format!(
         "queued {}, started {}, finished {}{}\n",
         run.queued_at,
         run.started_at.as_deref().unwrap_or("-"),
         run.finished_at.as_deref().unwrap_or("-"),
-        run.duration_ms.map(|d| format!(" ({:.1} s)", d as f64 / 1000.0)).unwrap_or_default()
+        run.duration_ms
+            .map(|d| format!(" ({:.1} s)", d as f64 / 1000.0))
+            .unwrap_or_default()
     ));
     t.push_str(&format!(
         "tokens: {} input ({} cached), {} output, {} reasoning; cost {}\n",
@@ -114,7 +139,8 @@ fn human(run: &Run) -> String {
         run.tokens.cached_input,
         run.tokens.output,
         run.tokens.reasoning,
-        run.cost_usd.map_or("unknown".into(), |c| format!("${c:.4}"))
+        run.cost_usd
+            .map_or("unknown".into(), |c| format!("${c:.4}"))
     ));
     if let Some(error) = &run.error {
         t.push_str(&format!("error: {error}\n"));
@@ -129,7 +155,14 @@ fn cancel(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
     let run = find(store, id)?;
     if run.state == RunState::Queued {
         if store.transition(&run.id, RunState::Queued, RunState::Cancelled)? {
-            store.finish(&run.id, RunState::Cancelled, &Finish { error: Some("cancelled before it started".into()), ..Finish::default() })?;
+            store.finish(
+                &run.id,
+                RunState::Cancelled,
+                &Finish {
+                    error: Some("cancelled before it started".into()),
+                    ..Finish::default()
+                },
+            )?;
         }
         eprintln!("cancelled queued run {}", run.id);
         return Ok(ExitStatus::Success);
@@ -138,7 +171,10 @@ fn cancel(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
         bail!("run {} has already ended ({})", run.id, run.state);
     }
     store.request_cancel(&run.id)?;
-    eprintln!("asked the process running {} to cancel it; its agent is stopped within a second", run.id);
+    eprintln!(
+        "asked the process running {} to cancel it; its agent is stopped within a second",
+        run.id
+    );
     Ok(ExitStatus::Success)
 }
 
@@ -183,15 +219,34 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitStatus> {
     let mut rows = Vec::new();
     let mut text = String::new();
     for (key, runs) in &groups {
-        let ended: Vec<&Run> = runs.iter().filter(|r| !(r.state == RunState::Queued || r.state.is_active())).collect();
-        let succeeded = ended.iter().filter(|r| matches!(r.state, RunState::Ready | RunState::Accepted | RunState::Rejected)).count();
+        let ended: Vec<&Run> = runs
+            .iter()
+            .filter(|r| !(r.state == RunState::Queued || r.state.is_active()))
+            .collect();
+        let succeeded = ended
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    RunState::Ready | RunState::Accepted | RunState::Rejected
+                )
+            })
+            .count();
         let mut durations: Vec<u64> = ended.iter().filter_map(|r| r.duration_ms).collect();
         durations.sort_unstable();
         let median = durations.get(durations.len() / 2).copied();
         let tokens: u64 = runs.iter().map(|r| r.tokens.total()).sum();
         let cost: f64 = runs.iter().filter_map(|r| r.cost_usd).sum();
-        let wasted: f64 = runs.iter().filter(|r| r.state.is_failure()).filter_map(|r| r.cost_usd).sum();
-        let rate = if ended.is_empty() { 0.0 } else { succeeded as f64 / ended.len() as f64 };
+        let wasted: f64 = runs
+            .iter()
+            .filter(|r| r.state.is_failure())
+            .filter_map(|r| r.cost_usd)
+            .sum();
+        let rate = if ended.is_empty() {
+            0.0
+        } else {
+            succeeded as f64 / ended.len() as f64
+        };
         let paused = store.paused(key).ok().flatten();
         rows.push(json!({
             "key": key, "runs": runs.len(), "ended": ended.len(), "succeeded": succeeded,
@@ -209,5 +264,9 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitStatus> {
     if groups.is_empty() {
         text.push_str("no runs yet\n");
     }
-    print(args.format, &json!({ "by": format!("{:?}", args.by).to_lowercase(), "groups": rows }), &text)
+    print(
+        args.format,
+        &json!({ "by": format!("{:?}", args.by).to_lowercase(), "groups": rows }),
+        &text,
+    )
 }

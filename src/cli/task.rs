@@ -58,9 +58,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         Action::Trust { name } => {
             let task = find(&repo, name)?;
-            let who = super::env::identity(&repo).map_or_else(|_| "unknown".to_string(), |i| i.to_string());
+            let who = super::env::identity(&repo)
+                .map_or_else(|_| "unknown".to_string(), |i| i.to_string());
             open_store(&repo)?.trust(&task.name, &task.hash, &who)?;
-            eprintln!("trusted {} ({}) as it is now; editing the file untrusts it", task.name, task.file);
+            eprintln!(
+                "trusted {} ({}) as it is now; editing the file untrusts it",
+                task.name, task.file
+            );
             Ok(ExitStatus::Success)
         }
         Action::Resume { kind } => {
@@ -95,7 +99,11 @@ pub(super) fn find(repo: &Repo, name: &str) -> anyhow::Result<Task> {
         format!(
             "no task `{name}` in {} (tasks: {})",
             tasks::spec::TASKS_DIR,
-            if names.is_empty() { "none".into() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
         )
     })
 }
@@ -119,12 +127,28 @@ fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
     match format {
         StatusFormat::Json => writeln!(out, "{}", json!({ "tasks": rows }))?,
-        StatusFormat::Human if rows.is_empty() => writeln!(out, "no tasks in {}", tasks::spec::TASKS_DIR)?,
+        StatusFormat::Human if rows.is_empty() => {
+            writeln!(out, "no tasks in {}", tasks::spec::TASKS_DIR)?
+        }
         StatusFormat::Human => {
             for r in &rows {
-                let trust = if r["trusted"] == true { "trusted" } else { "untrusted: runs only by hand" };
-                let paused = r["paused"].as_str().map(|p| format!(", paused: {p}")).unwrap_or_default();
-                writeln!(out, "{:20} {:18} agent {:10} {} ({trust}{paused})", r["name"].as_str().unwrap_or(""), r["kind"].as_str().unwrap_or(""), r["agent"].as_str().unwrap_or(""), r["trigger"].as_str().unwrap_or(""))?;
+                let trust = if r["trusted"] == true {
+                    "trusted"
+                } else {
+                    "untrusted: runs only by hand"
+                };
+                let paused = r["paused"]
+                    .as_str()
+                    .map(|p| format!(", paused: {p}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:20} {:18} agent {:10} {} ({trust}{paused})",
+                    r["name"].as_str().unwrap_or(""),
+                    r["kind"].as_str().unwrap_or(""),
+                    r["agent"].as_str().unwrap_or(""),
+                    r["trigger"].as_str().unwrap_or("")
+                )?;
             }
         }
     }
@@ -142,9 +166,15 @@ fn human_duration(d: Duration) -> String {
 }
 
 /// The settings, and the agent config task `task` names.
-pub(super) fn agent_for(settings: &Settings, task: &Task) -> anyhow::Result<crate::agents::AgentConfig> {
+pub(super) fn agent_for(
+    settings: &Settings,
+    task: &Task,
+) -> anyhow::Result<crate::agents::AgentConfig> {
     settings.agents.get(&task.agent).cloned().with_context(|| {
-        format!("task {} names agent `{}`, which has no [agents.{}] table in .gatehouse/config.toml", task.name, task.agent, task.agent)
+        format!(
+            "task {} names agent `{}`, which has no [agents.{}] table in .gatehouse/config.toml",
+            task.name, task.agent, task.agent
+        )
     })
 }
 
@@ -152,28 +182,58 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
     let task = find(repo, name)?;
     let settings = config::load_for(repo)?;
     agent_for(&settings, &task)?;
-    let head = repo.resolve_commit("HEAD").context("a task runs on a commit: HEAD has none")?;
+    let head = repo
+        .resolve_commit("HEAD")
+        .context("a task runs on a commit: HEAD has none")?;
     let store = open_store(repo)?;
-    let Some(id) = store.enqueue(&task.name, &task.kind, &task.agent, "manual", &head.to_string())? else {
-        bail!("task {} is already queued or running on {}", task.name, &head.to_string()[..12]);
+    let Some(id) = store.enqueue(
+        &task.name,
+        &task.kind,
+        &task.agent,
+        "manual",
+        &head.to_string(),
+    )?
+    else {
+        bail!(
+            "task {} is already queued or running on {}",
+            task.name,
+            &head.to_string()[..12]
+        );
     };
     let paths = super::daemon::paths(repo);
-    let poke = crate::daemon::protocol::Command::Poke { hook: Some("task-run".into()) };
-    let daemon_up = crate::daemon::client::request_blocking(&paths.socket, poke, Duration::from_millis(500)).is_ok();
+    let poke = crate::daemon::protocol::Command::Poke {
+        hook: Some("task-run".into()),
+    };
+    let daemon_up =
+        crate::daemon::client::request_blocking(&paths.socket, poke, Duration::from_millis(500))
+            .is_ok();
     if daemon_up {
-        eprintln!("queued run {id} of {} on {}; the daemon runs it when the repository is quiet", task.name, &head.to_string()[..12]);
+        eprintln!(
+            "queued run {id} of {} on {}; the daemon runs it when the repository is quiet",
+            task.name,
+            &head.to_string()[..12]
+        );
         if !wait {
             return Ok(ExitStatus::Success);
         }
         return wait_for(&store, &id);
     }
-    eprintln!("no daemon is running: running {id} of {} now, in the foreground", task.name);
+    eprintln!(
+        "no daemon is running: running {id} of {} now, in the foreground",
+        task.name
+    );
     let run = store.run(&id)?.context("the queued run vanished")?;
     Ok(execute_now(repo, &store, &settings, &run, &task))
 }
 
 /// Runs a queued run in this process (no daemon); prints its outcome.
-pub(super) fn execute_now(repo: &Repo, store: &Store, settings: &Settings, run: &Run, task: &Task) -> ExitStatus {
+pub(super) fn execute_now(
+    repo: &Repo,
+    store: &Store,
+    settings: &Settings,
+    run: &Run,
+    task: &Task,
+) -> ExitStatus {
     let agent = match agent_for(settings, task) {
         Ok(agent) => agent,
         Err(e) => {
@@ -182,7 +242,12 @@ pub(super) fn execute_now(repo: &Repo, store: &Store, settings: &Settings, run: 
         }
     };
     let home = super::env::home();
-    let env = runner::Env { repo, store, settings, home: home.as_deref() };
+    let env = runner::Env {
+        repo,
+        store,
+        settings,
+        home: home.as_deref(),
+    };
     let cancel = CancelToken::new();
     let flag = cancel.clone();
     let _ = ctrlc_cancel(flag);
@@ -203,13 +268,15 @@ fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    std::thread::Builder::new().name("gatehouse-signals".into()).spawn(move || {
-        let mut sig = 0;
-        // SAFETY: waits for one of the signals blocked above; `set` was initialised.
-        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            token.cancel();
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("gatehouse-signals".into())
+        .spawn(move || {
+            let mut sig = 0;
+            // SAFETY: waits for one of the signals blocked above; `set` was initialised.
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                token.cancel();
+            }
+        })?;
     Ok(())
 }
 
@@ -225,15 +292,22 @@ fn wait_for(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
 
 fn report_end(store: &Store, id: &str, state: RunState) -> ExitStatus {
     let run = store.run(id).ok().flatten();
-    let error = run.as_ref().and_then(|r| r.error.clone()).unwrap_or_default();
+    let error = run
+        .as_ref()
+        .and_then(|r| r.error.clone())
+        .unwrap_or_default();
     match state {
         RunState::Ready => {
             let branch = run.and_then(|r| r.branch).unwrap_or_default();
-            eprintln!("run {id} is ready for review on {branch}: `gatehouse review show {id}`, then accept or reject it");
+            eprintln!(
+                "run {id} is ready for review on {branch}: `gatehouse review show {id}`, then accept or reject it"
+            );
             ExitStatus::Success
         }
         other => {
-            eprintln!("run {id} ended {other}: {error} (`gatehouse runs show {id}`, `gatehouse runs log {id}`)");
+            eprintln!(
+                "run {id} ended {other}: {error} (`gatehouse runs show {id}`, `gatehouse runs log {id}`)"
+            );
             ExitStatus::Blocked
         }
     }

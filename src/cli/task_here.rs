@@ -20,55 +20,94 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
     let task = find(repo, name)?;
     let settings = config::load_for(repo)?;
     let agent = agent_for(&settings, &task)?;
-    let workdir = repo.workdir().context("--here needs a working tree")?.to_path_buf();
+    let workdir = repo
+        .workdir()
+        .context("--here needs a working tree")?
+        .to_path_buf();
     let started = Instant::now();
-    let run_dir = repo.state_dir().join("runs").join(format!("here-{}", std::process::id()));
+    let run_dir = repo
+        .state_dir()
+        .join("runs")
+        .join(format!("here-{}", std::process::id()));
     let home = super::env::home();
     let text = prompt::assemble(&task);
     let extra = runner::worktree_git_env();
-    let inv = Invocation { worktree: &workdir, run_dir: &run_dir, prompt: &text, timeout: task.timeout, home: home.as_deref(), extra_env: &extra };
-    let outcome = agents::run(&task.agent, &agent, &inv, &CancelToken::new())?;
-    let before: Vec<String> = Vec::new();
-    let changed = validate::changed_files(repo.git2())?;
-    let outside: Vec<&str> = changed.iter().filter(|c| !task.in_scope(&c.path)).map(|c| c.path.as_str()).collect();
-    let mut acceptance = Vec::new();
-    let mut state = if !outcome.success {
-        "failed"
-    } else if changed.is_empty() {
-        "failed"
-    } else if !outside.is_empty() {
-        "failed"
-    } else {
-        "ready"
+    let inv = Invocation {
+        worktree: &workdir,
+        run_dir: &run_dir,
+        prompt: &text,
+        timeout: task.timeout,
+        home: home.as_deref(),
+        extra_env: &extra,
     };
-    if state == "ready" {
+    let outcome = agents::run(&task.agent, &agent, &inv, &CancelToken::new())?;
+    let changed = validate::changed_files(repo.git2())?;
+    let outside: Vec<&str> = changed
+        .iter()
+        .filter(|c| !task.in_scope(&c.path))
+        .map(|c| c.path.as_str())
+        .collect();
+    let mut error = if !outcome.success {
+        Some(
+            outcome
+                .error
+                .clone()
+                .unwrap_or_else(|| "the agent reported failure".into()),
+        )
+    } else if changed.is_empty() {
+        Some("the agent changed no file".into())
+    } else if !outside.is_empty() {
+        Some(format!(
+            "changed files outside the task's scope: {}",
+            outside.join(", ")
+        ))
+    } else {
+        None
+    };
+    let mut acceptance = Vec::new();
+    if error.is_none() {
         for (n, accept) in task.accept.iter().enumerate() {
             if let Accept::Run { command, timeout } = accept {
                 let log = run_dir.join(format!("accept-{n}.log"));
-                let result = validate::run_command(command, &workdir, *timeout, &extra, super::env::git_local_vars(), &log);
-                if !result.passed() {
-                    state = "failed";
+                let result = validate::run_command(
+                    command,
+                    &workdir,
+                    *timeout,
+                    &extra,
+                    super::env::git_local_vars(),
+                    &log,
+                );
+                if !result.passed() && error.is_none() {
+                    error = Some(format!("acceptance failed: {command}"));
                 }
                 acceptance.push(result);
             }
         }
     }
-    let paths = changed.iter().filter(|c| c.status != "deleted").map(|c| workdir.join(&c.path)).collect();
-    let request = Request { target: Target::Worktree { paths }, scope: Scope::All, rules: Vec::new(), level_at_least: None, use_cache: true };
-    let findings = if changed.is_empty() { Vec::new() } else { engine::run(repo, &settings, &request)?.findings };
-    if task.accept.contains(&Accept::Gate) && findings.iter().any(|f| f.level == Level::Block) {
-        state = "failed";
-    }
-    let error = if !outcome.success {
-        outcome.error.clone().or_else(|| Some("the agent reported failure".into()))
-    } else if changed.is_empty() {
-        Some("the agent changed no file".into())
-    } else if !outside.is_empty() {
-        Some(format!("changed files outside the task's scope: {}", outside.join(", ")))
-    } else {
-        (state == "failed").then(|| "acceptance or the gate failed".to_string())
+    let paths = changed
+        .iter()
+        .filter(|c| c.status != "deleted")
+        .map(|c| workdir.join(&c.path))
+        .collect();
+    let request = Request {
+        target: Target::Worktree { paths },
+        scope: Scope::All,
+        rules: Vec::new(),
+        level_at_least: None,
+        use_cache: true,
     };
-    let _ = before;
+    let findings = if changed.is_empty() {
+        Vec::new()
+    } else {
+        engine::run(repo, &settings, &request)?.findings
+    };
+    if error.is_none()
+        && task.accept.contains(&Accept::Gate)
+        && findings.iter().any(|f| f.level == Level::Block)
+    {
+        error = Some("the gate blocks the changes".into());
+    }
+    let state = if error.is_none() { "ready" } else { "failed" };
     let summary = json!({
         "task": task.name, "kind": task.kind, "agent": task.agent, "state": state, "error": error,
         "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -78,5 +117,9 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
         "final_message": outcome.final_message, "log": outcome.log.display().to_string(),
     });
     println!("{summary}");
-    Ok(if state == "ready" { ExitStatus::Success } else { ExitStatus::Blocked })
+    Ok(if state == "ready" {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Blocked
+    })
 }

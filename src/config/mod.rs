@@ -85,7 +85,10 @@ pub struct TasksSettings {
 
 impl Default for TasksSettings {
     fn default() -> Self {
-        TasksSettings { max_parallel: 1, daily_budget_usd: None }
+        TasksSettings {
+            max_parallel: 1,
+            daily_budget_usd: None,
+        }
     }
 }
 
@@ -219,7 +222,12 @@ impl Layers {
         if let Some(tasks) = config.tasks {
             if let Some(n) = tasks.max_parallel {
                 if *n.get_ref() == 0 {
-                    return Err(ConfigError::new(file, text, Some(n.span()), "`max_parallel` must be at least 1"));
+                    return Err(ConfigError::new(
+                        file,
+                        text,
+                        Some(n.span()),
+                        "`max_parallel` must be at least 1",
+                    ));
                 }
                 self.tasks.max_parallel = n.into_inner();
             }

@@ -42,7 +42,12 @@ fn release_memory() {
 
 /// Whether `name` is the branch HEAD points to.
 fn is_current_branch(repo: &Repo, name: &str) -> bool {
-    repo.git2().find_reference("HEAD").ok().and_then(|h| h.symbolic_target().map(str::to_string)).as_deref() == Some(name)
+    repo.git2()
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_string))
+        .as_deref()
+        == Some(name)
 }
 
 /// Re-reads refs and acts on what changed; owns the last snapshot.
@@ -98,7 +103,8 @@ impl Refresher {
             }
             if let (Some(base), Some(tip)) = (change.warm_base, change.new) {
                 self.warm(&repo, &change, base, tip)?;
-                if matches!(change.kind, "commit" | "merge") && is_current_branch(&repo, &change.name)
+                if matches!(change.kind, "commit" | "merge")
+                    && is_current_branch(&repo, &change.name)
                     && let Some(daemon) = &self.daemon
                 {
                     super::scheduler::on_commit(daemon, &repo, tip, base);

@@ -53,12 +53,16 @@ impl Running {
 
 /// Runs left behind by a dead process become `interrupted`; their worktrees and branches go.
 pub fn recover(daemon: &Daemon) {
-    let result = Repo::open(&daemon.git_dir).map_err(|e| e.to_string()).and_then(|repo| {
-        let store = Store::open(&repo.state_dir()).map_err(|e| e.to_string())?;
-        queue::recover(&store, &repo).map_err(|e| e.to_string())
-    });
+    let result = Repo::open(&daemon.git_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|repo| {
+            let store = Store::open(&repo.state_dir()).map_err(|e| e.to_string())?;
+            queue::recover(&store, &repo).map_err(|e| e.to_string())
+        });
     match result {
-        Ok(ids) if !ids.is_empty() => tracing::info!(runs = ?ids, "runs of a previous daemon were interrupted"),
+        Ok(ids) if !ids.is_empty() => {
+            tracing::info!(runs = ?ids, "runs of a previous daemon were interrupted")
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot recover interrupted runs: {e}"),
     }
@@ -66,7 +70,9 @@ pub fn recover(daemon: &Daemon) {
 
 /// Queues what a new commit on the current branch triggers.
 pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<git2::Oid>) {
-    let Some(workdir) = repo.workdir() else { return };
+    let Some(workdir) = repo.workdir() else {
+        return;
+    };
     let tasks = match tasks::spec::load_all(workdir) {
         Ok(tasks) => tasks,
         Err(e) => return tracing::warn!("cannot read task files: {e}"),
@@ -75,12 +81,24 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
         return;
     }
     let changed: Vec<String> = repo
-        .diff_trees(base.and_then(|b| repo.commit_tree(b).ok()), repo.commit_tree(commit).unwrap_or(commit), false)
-        .map(|changes| changes.into_iter().flat_map(|c| std::iter::once(c.path).chain(c.old_path)).collect())
+        .diff_trees(
+            base.and_then(|b| repo.commit_tree(b).ok()),
+            repo.commit_tree(commit).unwrap_or(commit),
+            false,
+        )
+        .map(|changes| {
+            changes
+                .into_iter()
+                .flat_map(|c| std::iter::once(c.path).chain(c.old_path))
+                .collect()
+        })
         .unwrap_or_default();
     let queued = Store::open(&repo.state_dir())
         .map_err(|e| e.to_string())
-        .and_then(|store| queue::on_commit(&store, &tasks, &commit.to_string(), &changed).map_err(|e| e.to_string()));
+        .and_then(|store| {
+            queue::on_commit(&store, &tasks, &commit.to_string(), &changed)
+                .map_err(|e| e.to_string())
+        });
     match queued {
         Ok(ids) if !ids.is_empty() => {
             tracing::info!(runs = ?ids, %commit, "queued tasks triggered by the commit");
@@ -97,13 +115,20 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
     let repo = Repo::open(&daemon.git_dir).ok()?;
     let store = Store::open(&repo.state_dir()).ok()?;
     let settings = config::load_for(&repo).ok()?;
-    let tasks = repo.workdir().and_then(|w| tasks::spec::load_all(w).ok()).unwrap_or_default();
-    let now = crate::store::runs::seconds_between("1970-01-01T00:00:00Z", &crate::store::now()).unwrap_or(0);
+    let tasks = repo
+        .workdir()
+        .and_then(|w| tasks::spec::load_all(w).ok())
+        .unwrap_or_default();
+    let now = crate::store::runs::seconds_between("1970-01-01T00:00:00Z", &crate::store::now())
+        .unwrap_or(0);
     if let Ok(head) = repo.resolve_commit("HEAD") {
         let _ = queue::on_clock(&store, &tasks, &head.to_string(), now);
     }
     let due = queue::next_due(&store, &tasks, now);
-    if store.runs(&[crate::store::runs::RunState::Queued]).map_or(true, |q| q.is_empty()) {
+    if store
+        .runs(&[crate::store::runs::RunState::Queued])
+        .map_or(true, |q| q.is_empty())
+    {
         return due;
     }
     if let Ok(Some(reason)) = queue::held(&store, settings.tasks.daily_budget_usd) {
@@ -112,20 +137,39 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
     }
     let idle = daemon.shared.idle();
     if idle < settings.daemon.quiet {
-        return Some(earliest(due, settings.daemon.quiet - idle + Duration::from_millis(50)));
+        return Some(earliest(
+            due,
+            settings.daemon.quiet - idle + Duration::from_millis(50),
+        ));
     }
     if let Some(op) = git_operation(&daemon.git_dir) {
         tracing::debug!("not quiet: {op} in progress");
         return Some(earliest(due, Duration::from_secs(1)));
     }
     while running.active() < settings.tasks.max_parallel {
-        let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel) else { break };
+        let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel) else {
+            break;
+        };
         let Some(task) = tasks.iter().find(|t| t.name == run.task).cloned() else {
-            let _ = store.finish(&run.id, crate::store::runs::RunState::Failed, &crate::store::runs::Finish { error: Some(format!("task file of {} is gone", run.task)), ..Default::default() });
+            let _ = store.finish(
+                &run.id,
+                crate::store::runs::RunState::Failed,
+                &crate::store::runs::Finish {
+                    error: Some(format!("task file of {} is gone", run.task)),
+                    ..Default::default()
+                },
+            );
             continue;
         };
         let Some(agent) = settings.agents.get(&task.agent).cloned() else {
-            let _ = store.finish(&run.id, crate::store::runs::RunState::Failed, &crate::store::runs::Finish { error: Some(format!("no [agents.{}] table", task.agent)), ..Default::default() });
+            let _ = store.finish(
+                &run.id,
+                crate::store::runs::RunState::Failed,
+                &crate::store::runs::Finish {
+                    error: Some(format!("no [agents.{}] table", task.agent)),
+                    ..Default::default()
+                },
+            );
             continue;
         };
         start(daemon, running, run, task, agent, settings.clone());
@@ -137,21 +181,39 @@ fn earliest(a: Option<Duration>, b: Duration) -> Duration {
     a.map_or(b, |a| a.min(b))
 }
 
-fn start(daemon: &Arc<Daemon>, running: &Arc<Running>, run: crate::store::runs::Run, task: tasks::Task, agent: crate::agents::AgentConfig, settings: config::Settings) {
+fn start(
+    daemon: &Arc<Daemon>,
+    running: &Arc<Running>,
+    run: crate::store::runs::Run,
+    task: tasks::Task,
+    agent: crate::agents::AgentConfig,
+    settings: config::Settings,
+) {
     let token = CancelToken::new();
     let thread_token = token.clone();
     let git_dir = daemon.git_dir.clone();
     let shared: Arc<Shared> = daemon.shared.clone();
     let id = run.id.clone();
-    let spawned = std::thread::Builder::new().name(format!("run-{id}")).spawn(move || {
-        let (Ok(repo), home) = (Repo::open(&git_dir), crate::cli::env::home()) else { return };
-        let Ok(store) = Store::open(&repo.state_dir()) else { return };
-        tracing::info!(run = %run.id, task = %run.task, "run starting");
-        let env = runner::Env { repo: &repo, store: &store, settings: &settings, home: home.as_deref() };
-        let state = runner::execute(&env, &run, &task, &agent, &thread_token);
-        tracing::info!(run = %run.id, state = %state, "run ended");
-        shared.schedule.notify_one();
-    });
+    let spawned = std::thread::Builder::new()
+        .name(format!("run-{id}"))
+        .spawn(move || {
+            let (Ok(repo), home) = (Repo::open(&git_dir), crate::cli::env::home()) else {
+                return;
+            };
+            let Ok(store) = Store::open(&repo.state_dir()) else {
+                return;
+            };
+            tracing::info!(run = %run.id, task = %run.task, "run starting");
+            let env = runner::Env {
+                repo: &repo,
+                store: &store,
+                settings: &settings,
+                home: home.as_deref(),
+            };
+            let state = runner::execute(&env, &run, &task, &agent, &thread_token);
+            tracing::info!(run = %run.id, state = %state, "run ended");
+            shared.schedule.notify_one();
+        });
     match spawned {
         Ok(handle) => {
             if let Ok(mut runs) = running.runs.lock() {

@@ -141,7 +141,8 @@ pub async fn run(
     let _ = scheduler.await;
     // In-flight runs are cancelled (their agents killed) and end recorded as `cancelled`.
     let cancelling = running.clone();
-    let _ = tokio::task::spawn_blocking(move || cancelling.cancel_all(Duration::from_secs(8))).await;
+    let _ =
+        tokio::task::spawn_blocking(move || cancelling.cancel_all(Duration::from_secs(8))).await;
     if tokio::time::timeout(Duration::from_secs(2), refresher)
         .await
         .is_err()
@@ -230,7 +231,10 @@ async fn schedule_loop(daemon: Arc<Daemon>, running: Arc<super::scheduler::Runni
     let _ = tokio::task::spawn_blocking(move || super::scheduler::recover(&recovering)).await;
     loop {
         let (d, r) = (daemon.clone(), running.clone());
-        let wait = tokio::task::spawn_blocking(move || super::scheduler::pass(&d, &r)).await.ok().flatten();
+        let wait = tokio::task::spawn_blocking(move || super::scheduler::pass(&d, &r))
+            .await
+            .ok()
+            .flatten();
         let sleep = async {
             match wait {
                 Some(wait) => tokio::time::sleep(wait).await,

@@ -234,7 +234,10 @@ impl Store {
     /// Asks whoever runs `id` to cancel it.
     pub fn request_cancel(&self, id: &str) -> Result<(), StoreError> {
         self.conn
-            .execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?1", params![id])
+            .execute(
+                "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
+                params![id],
+            )
             .map_err(self.err())?;
         Ok(())
     }
@@ -242,7 +245,11 @@ impl Store {
     /// Whether a cancel of `id` was asked for.
     pub fn cancel_requested(&self, id: &str) -> Result<bool, StoreError> {
         self.conn
-            .query_row("SELECT cancel_requested FROM runs WHERE id = ?1", params![id], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT cancel_requested FROM runs WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, i64>(0),
+            )
             .optional()
             .map(|v| v == Some(1))
             .map_err(self.err())

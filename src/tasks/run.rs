@@ -15,8 +15,8 @@ use crate::checks::Finding;
 use crate::config::{Level, Scope, Settings};
 use crate::engine::{self, Request, Target};
 use crate::git::Repo;
-use crate::store::runs::{Finish, Run, RunState, Tokens};
 use crate::store::Store;
+use crate::store::runs::{Finish, Run, RunState, Tokens};
 
 /// Consecutive failures of one kind that pause it.
 pub const BREAKER_THRESHOLD: usize = 3;
@@ -86,7 +86,13 @@ pub fn worktree_git_env() -> Vec<(String, String)> {
 
 /// Executes queued run `run` of `task`; returns the state it ended in. Errors of the machinery
 /// (git, the database) end the run as `failed` with the error, never leave it half done.
-pub fn execute(env: &Env<'_>, run: &Run, task: &Task, agent: &AgentConfig, cancel: &CancelToken) -> RunState {
+pub fn execute(
+    env: &Env<'_>,
+    run: &Run,
+    task: &Task,
+    agent: &AgentConfig,
+    cancel: &CancelToken,
+) -> RunState {
     let store = env.store;
     match store.transition(&run.id, RunState::Queued, RunState::Preparing) {
         Ok(true) => {}
@@ -97,7 +103,10 @@ pub fn execute(env: &Env<'_>, run: &Run, task: &Task, agent: &AgentConfig, cance
         goal: task.goal.clone(),
         agent: run.agent.clone(),
         base: run.base.clone(),
-        log: run_dir(&state_dir, &run.id).join(agents::LOG_FILE).display().to_string(),
+        log: run_dir(&state_dir, &run.id)
+            .join(agents::LOG_FILE)
+            .display()
+            .to_string(),
         ..Summary::default()
     };
     let mut finish = Finish::default();
@@ -116,7 +125,13 @@ pub fn execute(env: &Env<'_>, run: &Run, task: &Task, agent: &AgentConfig, cance
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = store.finish(&run.id, state, &finish);
-    let _ = worktree::remove(env.repo.git2(), &state_dir, &run.task, &run.id, state == RunState::Ready);
+    let _ = worktree::remove(
+        env.repo.git2(),
+        &state_dir,
+        &run.task,
+        &run.id,
+        state == RunState::Ready,
+    );
     if state.is_failure() {
         trip_breaker(store, &run.kind);
     }
@@ -125,18 +140,27 @@ pub fn execute(env: &Env<'_>, run: &Run, task: &Task, agent: &AgentConfig, cance
 
 /// `gatehouse runs cancel` sets a flag in the database (it may run in another process); a
 /// thread polls it and cancels the run's agent.
-fn watch_cancel_requests(state_dir: &Path, id: &str, cancel: CancelToken, done: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+fn watch_cancel_requests(
+    state_dir: &Path,
+    id: &str,
+    cancel: CancelToken,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let (state_dir, id) = (state_dir.to_path_buf(), id.to_string());
-    let _ = std::thread::Builder::new().name(format!("cancel-{id}")).spawn(move || {
-        let Ok(store) = Store::open(&state_dir) else { return };
-        while !done.load(std::sync::atomic::Ordering::Relaxed) {
-            if store.cancel_requested(&id).unwrap_or(false) {
-                cancel.cancel();
+    let _ = std::thread::Builder::new()
+        .name(format!("cancel-{id}"))
+        .spawn(move || {
+            let Ok(store) = Store::open(&state_dir) else {
                 return;
+            };
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if store.cancel_requested(&id).unwrap_or(false) {
+                    cancel.cancel();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
             }
-            std::thread::sleep(std::time::Duration::from_millis(300));
-        }
-    });
+        });
 }
 
 fn stages(
@@ -150,16 +174,31 @@ fn stages(
 ) -> Result<RunState, String> {
     let repo = env.repo.git2();
     let state_dir = env.repo.state_dir();
-    let base = Oid::from_str(&run.base).map_err(|e| format!("bad base commit {}: {e}", run.base))?;
-    let path = worktree::create(repo, &state_dir, &run.task, &run.id, base).map_err(|e| e.to_string())?;
+    let base =
+        Oid::from_str(&run.base).map_err(|e| format!("bad base commit {}: {e}", run.base))?;
+    let path =
+        worktree::create(repo, &state_dir, &run.task, &run.id, base).map_err(|e| e.to_string())?;
     let branch = worktree::branch_name(&run.task, &run.id);
-    env.store.set_branch(&run.id, &branch).map_err(|e| e.to_string())?;
-    if !env.store.transition(&run.id, RunState::Preparing, RunState::Running).map_err(|e| e.to_string())? {
+    env.store
+        .set_branch(&run.id, &branch)
+        .map_err(|e| e.to_string())?;
+    if !env
+        .store
+        .transition(&run.id, RunState::Preparing, RunState::Running)
+        .map_err(|e| e.to_string())?
+    {
         return Ok(RunState::Cancelled);
     }
     let dir = run_dir(&state_dir, &run.id);
     let prompt = super::prompt::assemble(task);
-    let inv = Invocation { worktree: &path, run_dir: &dir, prompt: &prompt, timeout: task.timeout, home: env.home, extra_env: &worktree_git_env() };
+    let inv = Invocation {
+        worktree: &path,
+        run_dir: &dir,
+        prompt: &prompt,
+        timeout: task.timeout,
+        home: env.home,
+        extra_env: &worktree_git_env(),
+    };
     let (program, args) = agents::command_line(agent, &inv);
     summary.command = std::iter::once(program).chain(args).collect();
     let outcome = agents::run(&run.agent, agent, &inv, cancel).map_err(|e| e.to_string())?;
@@ -171,7 +210,10 @@ fn stages(
         return Ok(RunState::Cancelled);
     }
     if outcome.timed_out {
-        finish.error = Some(format!("the agent timed out after {} s", task.timeout.as_secs()));
+        finish.error = Some(format!(
+            "the agent timed out after {} s",
+            task.timeout.as_secs()
+        ));
         return Ok(RunState::TimedOut);
     }
     if let Some(reason) = over_budget(task, &outcome.usage) {
@@ -179,10 +221,18 @@ fn stages(
         return Ok(RunState::OverBudget);
     }
     if !outcome.success {
-        finish.error = Some(outcome.error.unwrap_or_else(|| "the agent reported failure".into()));
+        finish.error = Some(
+            outcome
+                .error
+                .unwrap_or_else(|| "the agent reported failure".into()),
+        );
         return Ok(RunState::Failed);
     }
-    if !env.store.transition(&run.id, RunState::Running, RunState::Validating).map_err(|e| e.to_string())? {
+    if !env
+        .store
+        .transition(&run.id, RunState::Running, RunState::Validating)
+        .map_err(|e| e.to_string())?
+    {
         return Ok(RunState::Cancelled);
     }
     validate(env, run, task, &path, &dir, base, summary, finish)
@@ -201,7 +251,13 @@ fn validate(
 ) -> Result<RunState, String> {
     let worktree = Repository::open(path).map_err(|e| e.to_string())?;
     let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
-    summary.files_changed = changed.iter().map(|c| ChangedFile { path: c.path.clone(), status: c.status.into() }).collect();
+    summary.files_changed = changed
+        .iter()
+        .map(|c| ChangedFile {
+            path: c.path.clone(),
+            status: c.status.into(),
+        })
+        .collect();
     if changed.is_empty() {
         finish.error = Some("the agent changed no file".into());
         return Ok(RunState::Failed);
@@ -209,7 +265,10 @@ fn validate(
     let outside: Vec<&Changed> = changed.iter().filter(|c| !task.in_scope(&c.path)).collect();
     if !outside.is_empty() {
         let list: Vec<&str> = outside.iter().map(|c| c.path.as_str()).collect();
-        finish.error = Some(format!("changed files outside the task's scope: {}", list.join(", ")));
+        finish.error = Some(format!(
+            "changed files outside the task's scope: {}",
+            list.join(", ")
+        ));
         return Ok(RunState::Failed);
     }
     let mut failed = Vec::new();
@@ -217,7 +276,8 @@ fn validate(
         if let Accept::Run { command, timeout } = accept {
             let log = dir.join(format!("accept-{n}.log"));
             let unset = crate::cli::env::git_local_vars();
-            let result: AcceptResult = validate::run_command(command, path, *timeout, &worktree_git_env(), unset, &log);
+            let result: AcceptResult =
+                validate::run_command(command, path, *timeout, &worktree_git_env(), unset, &log);
             if !result.passed() {
                 failed.push(command.clone());
             }
@@ -234,16 +294,42 @@ fn validate(
         finish.error = Some(format!("acceptance failed: {}", failed.join("; ")));
         return Ok(RunState::Failed);
     }
-    let subject = task.goal.lines().next().unwrap_or("").trim().chars().take(60).collect::<String>();
-    let commit = validate::commit(&worktree, base, &subject, &run.task, &run.id).map_err(|e| e.to_string())?;
+    let subject = task
+        .goal
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(60)
+        .collect::<String>();
+    let commit = validate::commit(&worktree, base, &subject, &run.task, &run.id)
+        .map_err(|e| e.to_string())?;
     summary.commit = Some(commit.to_string());
-    let DiffStat { files, insertions, deletions } = validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?;
-    summary.diffstat = Some(Stat { files, insertions, deletions });
+    let DiffStat {
+        files,
+        insertions,
+        deletions,
+    } = validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?;
+    summary.diffstat = Some(Stat {
+        files,
+        insertions,
+        deletions,
+    });
     let findings = gate(env, base, commit).map_err(|e| e.to_string())?;
-    summary.findings = findings.iter().filter_map(|f| serde_json::to_value(f).ok()).collect();
-    let blocking: Vec<&Finding> = findings.iter().filter(|f| f.level == Level::Block).collect();
+    summary.findings = findings
+        .iter()
+        .filter_map(|f| serde_json::to_value(f).ok())
+        .collect();
+    let blocking: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.level == Level::Block)
+        .collect();
     if task.accept.contains(&Accept::Gate) && !blocking.is_empty() {
-        let list: Vec<String> = blocking.iter().map(|f| format!("{}:{} {}", f.path, f.line, f.code)).collect();
+        let list: Vec<String> = blocking
+            .iter()
+            .map(|f| format!("{}:{} {}", f.path, f.line, f.code))
+            .collect();
         finish.error = Some(format!("the gate blocks: {}", list.join(", ")));
         return Ok(RunState::Failed);
     }
@@ -258,7 +344,10 @@ fn validate(
 /// The gate's findings on what the commit brings, as a push of it would see them.
 fn gate(env: &Env<'_>, base: Oid, commit: Oid) -> Result<Vec<Finding>, engine::EngineError> {
     let request = Request {
-        target: Target::Commits { base: Some(base), tip: commit },
+        target: Target::Commits {
+            base: Some(base),
+            tip: commit,
+        },
         scope: env.settings.scope.unwrap_or(Scope::ChangedLines),
         rules: Vec::new(),
         level_at_least: None,
@@ -268,7 +357,12 @@ fn gate(env: &Env<'_>, base: Oid, commit: Oid) -> Result<Vec<Finding>, engine::E
 }
 
 fn record_usage(finish: &mut Finish, usage: &Usage) {
-    finish.tokens = Tokens { input: usage.input, cached_input: usage.cached_input, output: usage.output, reasoning: usage.reasoning };
+    finish.tokens = Tokens {
+        input: usage.input,
+        cached_input: usage.cached_input,
+        output: usage.output,
+        reasoning: usage.reasoning,
+    };
     finish.cost_usd = usage.cost_usd;
 }
 
@@ -277,10 +371,15 @@ fn over_budget(task: &Task, usage: &Usage) -> Option<String> {
     if let Some(max) = task.budget.max_tokens
         && usage.total_tokens() > max
     {
-        return Some(format!("used {} tokens, over the budget of {max}", usage.total_tokens()));
+        return Some(format!(
+            "used {} tokens, over the budget of {max}",
+            usage.total_tokens()
+        ));
     }
     match (task.budget.max_usd, usage.cost_usd) {
-        (Some(max), Some(cost)) if cost > max => Some(format!("cost ${cost:.2}, over the budget of ${max:.2}")),
+        (Some(max), Some(cost)) if cost > max => {
+            Some(format!("cost ${cost:.2}, over the budget of ${max:.2}"))
+        }
         _ => None,
     }
 }
@@ -291,11 +390,21 @@ fn trip_breaker(store: &Store, kind: &str) {
     let ended: Vec<&Run> = runs
         .iter()
         .rev()
-        .filter(|r| r.kind == kind && (r.state.is_failure() || matches!(r.state, RunState::Ready | RunState::Accepted | RunState::Rejected)))
+        .filter(|r| {
+            r.kind == kind
+                && (r.state.is_failure()
+                    || matches!(
+                        r.state,
+                        RunState::Ready | RunState::Accepted | RunState::Rejected
+                    ))
+        })
         .take(BREAKER_THRESHOLD)
         .collect();
     if ended.len() == BREAKER_THRESHOLD && ended.iter().all(|r| r.state.is_failure()) {
-        let reason = format!("{BREAKER_THRESHOLD} consecutive failed runs (last: {})", ended[0].id);
+        let reason = format!(
+            "{BREAKER_THRESHOLD} consecutive failed runs (last: {})",
+            ended[0].id
+        );
         let _ = store.pause_kind(kind, &reason);
     }
 }

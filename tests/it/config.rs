@@ -26,7 +26,7 @@ fn an_unknown_level_points_at_the_value() {
 #[test]
 fn unknown_keys_are_errors() {
     insta::assert_snapshot!(config_error(".gatehouse/config.toml", "scope = \"all\"\nscopes = 1\n"), @r"
-    error: .gatehouse/config.toml:2:1: unknown field `scopes`, expected one of `scope`, `max_file_size`, `protected`, `agent_commits`, `hooks`, `daemon`, `rules`, `sensitive`
+    error: .gatehouse/config.toml:2:1: unknown field `scopes`, expected one of `scope`, `max_file_size`, `protected`, `agent_commits`, `hooks`, `daemon`, `tasks`, `agents`, `rules`, `sensitive`
       |
     2 | scopes = 1
       | ^^^^^^
