@@ -267,6 +267,13 @@ fn run_in(
     })
 }
 
+/// Kills every process left over from runs that process `runner` started (found by their
+/// [`RUN_MARKER_VAR`] marker), for a runner that died without cleaning up (`kill -9` of the
+/// daemon). Returns how many were signalled.
+pub fn kill_leftovers(runner: u32) -> usize {
+    procs::kill_marked(&format!("{RUN_MARKER_VAR}={runner}-"))
+}
+
 /// The program and arguments `run` would start (the program as configured, not yet looked up on
 /// PATH), for `runs show` and tests.
 pub fn command_line(config: &AgentConfig, inv: &Invocation) -> (String, Vec<String>) {

@@ -170,6 +170,32 @@ impl Tree {
     }
 }
 
+/// SIGKILLs every process whose environment has a variable starting with `prefix`.
+pub fn kill_marked(prefix: &str) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut killed = 0;
+        for entry in linux::table() {
+            let pid = entry.proc.pid;
+            let marked = std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0)
+                    .any(|var| var.starts_with(prefix.as_bytes()))
+            });
+            if marked && !entry.zombie && pid != std::process::id() as i32 {
+                // SAFETY: sends a signal to a process found carrying the run marker.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                killed += 1;
+            }
+        }
+        killed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = prefix;
+        0
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod linux {
     use super::Proc;

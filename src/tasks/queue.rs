@@ -131,6 +131,14 @@ pub fn recover(store: &Store, repo: &Repo) -> Result<Vec<String>, StoreError> {
         if !own && run.runner_pid.is_some_and(alive) {
             continue;
         }
+        // Its agent (a process group of its own) outlived the runner: kill it and its children.
+        if let Some(pid) = run
+            .runner_pid
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|_| !own)
+        {
+            crate::agents::kill_leftovers(pid);
+        }
         let finish = Finish {
             error: Some("interrupted: the process running it ended".into()),
             ..Finish::default()

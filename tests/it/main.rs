@@ -7,3 +7,4 @@ mod daemon;
 mod hooks;
 mod imports;
 mod sensitive;
+mod tasks;

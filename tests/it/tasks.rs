@@ -1,0 +1,455 @@
+//! Agent tasks end to end: real repositories, the real binary, the daemon, and stand-in agents
+//! (tests/stand-ins/) that print exactly what the real agents print.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{TestEnv, TestRepo};
+
+fn stand_in(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/stand-ins")
+        .join(name)
+}
+
+/// A repository with a `docs` task for each agent behaviour: `ok` edits docs/notes.txt,
+/// `outside` edits README.md, `fail` reports an error with exit 0, `hang` never ends.
+fn setup(env: &TestEnv) -> TestRepo<'_> {
+    let repo = env.repo("r");
+    let codex = stand_in("codex").display().to_string();
+    let pidfile = env.path().join("hang.pids").display().to_string();
+    let agent = |name: &str, vars: &str| {
+        format!("[agents.{name}]\nadapter = \"codex\"\nprogram = \"{codex}\"\nenv = {{ {vars} }}\n")
+    };
+    let config = [
+        "[daemon]\nquiet = \"300ms\"\n".to_string(),
+        agent("ok", "STANDIN_EDIT = \"docs/notes.txt\""),
+        agent("outside", "STANDIN_EDIT = \"README.md\""),
+        agent(
+            "fail",
+            "STANDIN_MODE = \"fail\", STANDIN_EDIT = \"docs/notes.txt\"",
+        ),
+        agent(
+            "hang",
+            &format!("STANDIN_MODE = \"hang\", STANDIN_PIDFILE = \"{pidfile}\""),
+        ),
+    ]
+    .concat();
+    repo.write(".gatehouse/config.toml", config)
+        .write("README.md", "readme\n")
+        .write("docs/notes.txt", "notes\n")
+        .write("app.py", "def f(x: int) -> int:\n    return x\n");
+    for (name, agent, accept, trigger) in [
+        (
+            "docs",
+            "ok",
+            "grep -q edited docs/notes.txt",
+            "trigger = { on = \"commit\", paths = [\"docs/**\"] }\n",
+        ),
+        ("docs-outside", "outside", "true", ""),
+        ("docs-fail", "fail", "true", ""),
+        ("docs-reject", "ok", "false", ""),
+        ("docs-hang", "hang", "true", ""),
+    ] {
+        let timeout = if agent == "hang" { "2s" } else { "60s" };
+        repo.write(
+            &format!(".gatehouse/tasks/{name}.toml"),
+            format!(
+                "kind = \"{name}\"\ngoal = \"Improve the notes.\"\ncontext = [\"README.md\"]\nscope = [\"docs/**\"]\n\
+                 agent = \"{agent}\"\ntimeout = \"{timeout}\"\n{trigger}\n[[accept]]\nrun = \"{accept}\"\n[[accept]]\ngate = true\n"
+            ),
+        );
+    }
+    repo.commit("base");
+    repo
+}
+
+/// The user's working tree, index and refs, to compare byte for byte.
+fn snapshot(repo: &TestRepo<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>, String, String) {
+    let read = |p: &str| std::fs::read(repo.root.join(p)).unwrap_or_default();
+    (
+        read("README.md"),
+        read("docs/notes.txt"),
+        read(".git/index"),
+        repo.git(&["rev-parse", "HEAD"]),
+        repo.git(&[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads/main",
+        ]),
+    )
+}
+
+fn runs(repo: &TestRepo<'_>) -> Vec<Value> {
+    let out = repo.gatehouse(&["runs", "list", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.json()["runs"].as_array().cloned().unwrap_or_default()
+}
+
+fn assert_no_scratch(repo: &TestRepo<'_>, id: &str, branch_kept: bool) {
+    assert!(
+        !repo.root.join(".git/gatehouse/worktrees").join(id).exists(),
+        "worktree of {id} left behind"
+    );
+    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
+    let branches = repo.git(&["branch", "--list", "gatehouse/*"]);
+    assert_eq!(branches.contains(id), branch_kept, "{branches}");
+}
+
+#[test]
+fn a_run_becomes_a_review_and_accept_merges_it_with_the_trailers() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    // Uncommitted and staged changes of the user's own stay untouched throughout.
+    repo.write("README.md", "readme, edited by the user\n");
+    repo.git(&["add", "README.md"]);
+    repo.write("README.md", "readme, edited again\n");
+    let before = snapshot(&repo);
+    let run = repo.gatehouse(&["task", "run", "docs"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        snapshot(&repo),
+        before,
+        "a run changed the user's files, index or branches"
+    );
+    let all = runs(&repo);
+    let run = &all[0];
+    let id = run["id"].as_str().unwrap();
+    for field in [
+        "id",
+        "task",
+        "kind",
+        "agent",
+        "state",
+        "base",
+        "branch",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "tokens",
+        "cost_usd",
+        "error",
+    ] {
+        assert!(run.get(field).is_some(), "runs JSON lacks {field}: {run}");
+    }
+    assert_eq!(run["state"], "ready", "{run}");
+    assert_eq!(run["tokens"]["input"], 24763);
+    assert_eq!(run["tokens"]["cached_input"], 24448);
+    assert_no_scratch(&repo, id, true);
+    let show = repo
+        .gatehouse(&["review", "show", id, "--format", "json"])
+        .json();
+    assert_eq!(show["acceptance"][0]["exit_code"], 0, "{show}");
+    assert_eq!(show["files_changed"][0]["path"], "docs/notes.txt", "{show}");
+    assert_eq!(
+        show["summary"]["final_message"].as_str().map(str::trim),
+        Some("Updated docs/notes.txt.")
+    );
+    let human = repo.gatehouse(&["review", "show", id, "--diff"]);
+    assert!(
+        human.stdout.contains("+edited by the codex stand-in"),
+        "{}",
+        human.stdout
+    );
+    // Accepting with a dirty file the review touches is refused and changes nothing.
+    repo.write("docs/notes.txt", "local edit\n");
+    let refused = repo.gatehouse(&["review", "accept", id]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("docs/notes.txt"),
+        "{}",
+        refused.stderr
+    );
+    repo.git(&["checkout", "docs/notes.txt"]);
+    repo.git(&["stash"]);
+    let accepted = repo.gatehouse(&["review", "accept", id]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    let message = repo.git(&["log", "-1", "--format=%an%n%B", "HEAD"]);
+    assert!(message.starts_with("gatehouse\n"), "{message}");
+    assert!(
+        message.contains("Gatehouse-Task: docs")
+            && message.contains(&format!("Gatehouse-Run: {id}")),
+        "{message}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.root.join("docs/notes.txt"))
+            .unwrap()
+            .contains("edited by the codex stand-in")
+    );
+    let note = repo.git(&["notes", "--ref", "refs/notes/gatehouse", "show", "HEAD"]);
+    assert!(
+        note.contains("agent-commit"),
+        "the acceptance is the approval: {note}"
+    );
+    assert_eq!(runs(&repo)[0]["state"], "accepted");
+    let stats = repo.gatehouse(&["stats", "--format", "json"]).json();
+    assert_eq!(stats["groups"][0]["succeeded"], 1, "{stats}");
+}
+
+#[test]
+fn failures_fail_the_run_and_leave_nothing_behind() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    let before = snapshot(&repo);
+    for (task, state, error) in [
+        (
+            "docs-outside",
+            "failed",
+            "outside the task's scope: README.md",
+        ),
+        ("docs-fail", "failed", "401 Unauthorized"),
+        ("docs-reject", "failed", "acceptance failed: false"),
+        ("docs-hang", "timed_out", "timed out"),
+    ] {
+        let started = Instant::now();
+        let out = repo.gatehouse(&["task", "run", task]);
+        assert_eq!(out.code, 1, "{task}: {}", out.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{task} took {:?}",
+            started.elapsed()
+        );
+        let run = runs(&repo)
+            .into_iter()
+            .rev()
+            .find(|r| r["task"] == task)
+            .unwrap();
+        assert_eq!(run["state"], state, "{task}: {run}");
+        assert!(
+            run["error"].as_str().unwrap_or("").contains(error),
+            "{task}: {run}"
+        );
+        assert_no_scratch(&repo, run["id"].as_str().unwrap(), false);
+    }
+    // The hanging agent's children, detached with setsid, died with it.
+    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
+    for pid in pids.split_whitespace() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "child {pid} of the hanging agent survived: {stat}"
+        );
+    }
+    assert_eq!(snapshot(&repo), before);
+    // Three failed runs of one kind in a row pause it.
+    for _ in 0..2 {
+        repo.gatehouse(&["task", "run", "docs-fail"]);
+    }
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
+    let fail = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "docs-fail")
+        .unwrap()
+        .clone();
+    assert!(
+        fail["paused"]
+            .as_str()
+            .is_some_and(|p| p.contains("3 consecutive")),
+        "{fail}"
+    );
+}
+
+/// Stops the repository's daemon when the test ends, however it ends.
+struct Daemon<'r, 'e>(&'r TestRepo<'e>);
+
+impl Drop for Daemon<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(pid) = daemon_pid(self.0) {
+            // SAFETY: signalling the pid the daemon reported as its own.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+fn daemon_pid(repo: &TestRepo<'_>) -> Option<i32> {
+    let status = repo.gatehouse(&["daemon", "status", "--format", "json"]);
+    serde_json::from_str::<Value>(&status.stdout).ok()?["pid"]
+        .as_i64()
+        .map(|p| p as i32)
+}
+
+fn wait_for(
+    repo: &TestRepo<'_>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let all = runs(repo);
+        if done(&all) {
+            return all;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "waited {limit:?} for {what}: {all:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_commit_triggers_a_trusted_task_in_the_daemon() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
+    let start = repo.gatehouse(&["daemon", "start"]);
+    assert_eq!(start.code, 0, "{}", start.stderr);
+    let _daemon = Daemon(&repo);
+    // A commit that does not touch docs/ triggers nothing; one that does queues the task.
+    repo.write("app.py", "def f(x: int) -> int:\n    return x + 1\n");
+    repo.commit("code");
+    repo.write("docs/more.txt", "more\n");
+    let commit = repo.commit("docs");
+    let all = wait_for(
+        &repo,
+        "the triggered run to be ready",
+        Duration::from_secs(30),
+        |runs| runs.iter().any(|r| r["state"] == "ready"),
+    );
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["base"], commit.as_str());
+    assert_eq!(all[0]["trigger"], "commit");
+    let id = all[0]["id"].as_str().unwrap();
+    assert_no_scratch(&repo, id, true);
+    let accepted = repo.gatehouse(&["review", "accept", id]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    assert!(
+        repo.git(&["log", "-1", "--format=%B"])
+            .contains("Gatehouse-Task: docs")
+    );
+}
+
+#[test]
+fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    repo.write(
+        ".gatehouse/tasks/docs-hang.toml",
+        std::fs::read_to_string(repo.root.join(".gatehouse/tasks/docs-hang.toml"))
+            .unwrap()
+            .replace("timeout = \"2s\"", "timeout = \"5m\""),
+    );
+    repo.commit("longer");
+    let before = snapshot(&repo);
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let guard = Daemon(&repo);
+    let queued = repo.gatehouse(&["task", "run", "docs-hang"]);
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    let all = wait_for(&repo, "the run to start", Duration::from_secs(30), |runs| {
+        runs.iter().any(|r| r["state"] == "running")
+    });
+    let id = all[0]["id"].as_str().unwrap().to_string();
+    let worktree = repo.root.join(".git/gatehouse/worktrees").join(&id);
+    assert!(worktree.exists());
+    let pid = daemon_pid(&repo).unwrap();
+    // SAFETY: killing the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let all = wait_for(
+        &repo,
+        "the run to be interrupted",
+        Duration::from_secs(20),
+        |runs| runs.iter().any(|r| r["state"] == "interrupted"),
+    );
+    assert_eq!(all[0]["id"], id.as_str());
+    assert_no_scratch(&repo, &id, false);
+    assert_eq!(snapshot(&repo), before);
+    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap_or_default();
+    for p in pids.split_whitespace() {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "agent child {p} survived the daemon: {stat}"
+        );
+    }
+    drop(guard);
+}
+
+#[test]
+fn task_files_are_validated_listed_and_trusted() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
+    let docs = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "docs")
+        .unwrap()
+        .clone();
+    assert_eq!(docs["trusted"], false);
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
+    assert_eq!(
+        list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "docs")
+            .unwrap()["trusted"],
+        true
+    );
+    // Editing the file untrusts it.
+    let file = repo.root.join(".gatehouse/tasks/docs.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("Improve the notes.", "Improve the notes a lot."),
+    )
+    .unwrap();
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
+    assert_eq!(
+        list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "docs")
+            .unwrap()["trusted"],
+        false
+    );
+    // A broken task file names file, line and column.
+    repo.write(
+        ".gatehouse/tasks/bad.toml",
+        "kind = \"k\"\ngoal = \"g\"\nscope = [\"a\"]\nagent = \"ok\"\ntimeout = \"soon\"\n",
+    );
+    let bad = repo.gatehouse(&["task", "list"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains(".gatehouse/tasks/bad.toml:5:11"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn reject_deletes_the_branch_and_here_runs_in_the_checkout() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    assert_eq!(repo.gatehouse(&["task", "run", "docs"]).code, 0);
+    let id = runs(&repo)[0]["id"].as_str().unwrap().to_string();
+    let rejected = repo.gatehouse(&["review", "reject", &id, "-m", "not needed"]);
+    assert_eq!(rejected.code, 0, "{}", rejected.stderr);
+    assert_no_scratch(&repo, &id, false);
+    let run = runs(&repo)[0].clone();
+    assert_eq!(
+        (run["state"].as_str(), run["decision"].as_str()),
+        (Some("rejected"), Some("not needed"))
+    );
+    let here = repo.gatehouse(&["task", "run", "docs", "--here"]);
+    assert_eq!(here.code, 0, "{}{}", here.stdout, here.stderr);
+    let summary = here.json();
+    assert_eq!(summary["state"], "ready", "{summary}");
+    assert_eq!(summary["files_changed"][0]["path"], "docs/notes.txt");
+    assert!(
+        std::fs::read_to_string(repo.root.join("docs/notes.txt"))
+            .unwrap()
+            .contains("edited by the codex stand-in")
+    );
+}
