@@ -24,12 +24,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         .into_iter()
         .map(|(name, state)| json!({ "name": name, "state": state }))
         .collect();
-    let queue_length = daemon_status["queue_length"].as_u64().unwrap_or(0);
+    // The queue is in the state database, so it is known with or without a daemon.
+    let queue = crate::daemon::status::queue(&repo.state_dir());
     let document = json!({
         "daemon": daemon_status,
         "hooks": { "dir": hooks_dir.display().to_string(), "hooks": hooks },
-        "queue": { "length": queue_length, "running": Value::Null },
-        "reviews": { "waiting": 0 },
+        "queue": { "length": queue.queued, "running": queue.running },
+        "reviews": { "waiting": queue.reviews },
     });
     let text = match args.format {
         StatusFormat::Json => format!("{document}\n"),
@@ -55,10 +56,18 @@ fn human(document: &Value) -> String {
             )
         })
         .collect();
+    let running: Vec<&str> = document["queue"]["running"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     text.push_str(&format!(
-        "hooks ({}): {}\nreviews waiting: {}\n",
+        "hooks ({}): {}\nqueue: {} queued, running: {}\nreviews waiting: {} (`gatehouse review list`)\n",
         document["hooks"]["dir"].as_str().unwrap_or(""),
         line.join(", "),
+        document["queue"]["length"],
+        if running.is_empty() { "none".to_string() } else { running.join(", ") },
         document["reviews"]["waiting"]
     ));
     text

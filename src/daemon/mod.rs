@@ -14,7 +14,7 @@ pub mod scheduler;
 pub mod server;
 pub mod service;
 mod state;
-mod status;
+pub mod status;
 mod watcher;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};

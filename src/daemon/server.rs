@@ -309,11 +309,15 @@ async fn answer(daemon: &Daemon, command: Command) -> Response {
         Command::Ping => Response::ok(json!({ "pong": true, "pid": std::process::id() })),
         Command::Status => {
             let state_dir = daemon.paths.state_dir.clone();
-            let entries =
-                tokio::task::spawn_blocking(move || status::count_cache_entries(&state_dir))
-                    .await
-                    .unwrap_or(0);
-            Response::ok(status::document(daemon, entries))
+            let (entries, queue) = tokio::task::spawn_blocking(move || {
+                (
+                    status::count_cache_entries(&state_dir),
+                    status::queue(&state_dir),
+                )
+            })
+            .await
+            .unwrap_or_default();
+            Response::ok(status::document(daemon, entries, queue))
         }
         Command::Poke { hook } => {
             tracing::debug!(?hook, "poked");

@@ -9,7 +9,7 @@ use super::server::Daemon;
 use super::{protocol, quiet, rss_kib};
 
 /// The status of a running daemon, as the `status` request answers it.
-pub fn document(daemon: &Daemon, cache_entries: u64) -> Value {
+pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
     let shared = &daemon.shared;
     let idle = shared.idle();
     let operation = quiet::git_operation(&daemon.git_dir);
@@ -24,7 +24,9 @@ pub fn document(daemon: &Daemon, cache_entries: u64) -> Value {
         "socket": daemon.paths.socket.display().to_string(),
         "log": daemon.paths.log.display().to_string(),
         "watched": shared.watched().iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "queue_length": 0,
+        "queue_length": queue.queued,
+        "running_runs": queue.running,
+        "reviews_waiting": queue.reviews,
         "cache_entries": cache_entries,
         "quiet": {
             "quiet": is_quiet,
@@ -38,6 +40,32 @@ pub fn document(daemon: &Daemon, cache_entries: u64) -> Value {
         "last_warm": shared.last_warm(),
         "memory_kib": rss_kib(),
     })
+}
+
+/// The task queue as the state database has it.
+#[derive(Debug, Default)]
+pub struct Queue {
+    pub queued: usize,
+    pub running: Vec<String>,
+    pub reviews: usize,
+}
+
+/// Reads the queue from the state database (empty when it cannot be read).
+pub fn queue(state_dir: &Path) -> Queue {
+    use crate::store::runs::RunState;
+    let Ok(store) = crate::store::Store::open(state_dir) else {
+        return Queue::default();
+    };
+    let runs = store.runs(&[]).unwrap_or_default();
+    Queue {
+        queued: runs.iter().filter(|r| r.state == RunState::Queued).count(),
+        running: runs
+            .iter()
+            .filter(|r| r.state.is_active())
+            .map(|r| r.id.clone())
+            .collect(),
+        reviews: runs.iter().filter(|r| r.state == RunState::Ready).count(),
+    }
 }
 
 /// How many entries the findings cache holds (`cache/<fingerprint>/<xx>/<rest>`).

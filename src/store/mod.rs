@@ -101,7 +101,18 @@ impl Store {
             .enumerate()
             .skip(usize::try_from(found).unwrap_or(0))
         {
-            let tx = self.conn.transaction().map_err(err)?;
+            // Another process (the daemon, a hook) may be migrating the same database right
+            // now: take the write lock first, then look again at what is applied.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let applied: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(err)?;
+            if applied > index as i64 {
+                continue;
+            }
             tx.execute_batch(sql).map_err(err)?;
             tx.pragma_update(None, "user_version", index as i64 + 1)
                 .map_err(err)?;
@@ -224,6 +235,23 @@ mod tests {
             again.last_event("push").unwrap().map(|e| e.1),
             Some("{}".to_string())
         );
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Store::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), Ok(()));
+        }
     }
 
     #[test]

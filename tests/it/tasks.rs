@@ -154,6 +154,8 @@ fn a_run_becomes_a_review_and_accept_merges_it_with_the_trailers() {
         "{}",
         human.stdout
     );
+    let status = repo.gatehouse(&["status", "--format", "json"]).json();
+    assert_eq!(status["reviews"]["waiting"], 1, "{status}");
     // Accepting with a dirty file the review touches is refused and changes nothing.
     repo.write("docs/notes.txt", "local edit\n");
     let refused = repo.gatehouse(&["review", "accept", id]);
@@ -452,4 +454,36 @@ fn reject_deletes_the_branch_and_here_runs_in_the_checkout() {
             .unwrap()
             .contains("edited by the codex stand-in")
     );
+}
+
+#[test]
+fn runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    let config = std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap();
+    repo.write(
+        ".gatehouse/config.toml",
+        config.replace("quiet = \"300ms\"", "quiet = \"1h\""),
+    );
+    repo.commit("never quiet");
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let _daemon = Daemon(&repo);
+    let queued = repo.gatehouse(&["task", "run", "docs"]);
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    assert!(queued.stderr.contains("queued run"), "{}", queued.stderr);
+    std::thread::sleep(Duration::from_millis(500));
+    let run = runs(&repo)[0].clone();
+    assert_eq!(
+        run["state"], "queued",
+        "the repository is not quiet yet: {run}"
+    );
+    let status = repo
+        .gatehouse(&["daemon", "status", "--format", "json"])
+        .json();
+    assert_eq!(status["queue_length"], 1, "{status}");
+    let id = run["id"].as_str().unwrap();
+    assert_eq!(repo.gatehouse(&["runs", "cancel", id]).code, 0);
+    assert_eq!(runs(&repo)[0]["state"], "cancelled");
+    let again = repo.gatehouse(&["runs", "cancel", id]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
 }
