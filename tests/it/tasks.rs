@@ -487,3 +487,74 @@ fn runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
     let again = repo.gatehouse(&["runs", "cancel", id]);
     assert_eq!(again.code, 2, "{}", again.stderr);
 }
+
+#[test]
+fn a_conflicting_accept_is_undone_and_the_review_stays_open() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    assert_eq!(repo.gatehouse(&["task", "run", "docs"]).code, 0);
+    let id = runs(&repo)[0]["id"].as_str().unwrap().to_string();
+    repo.write("docs/notes.txt", "notes, rewritten by the user\n");
+    repo.commit("conflicting");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let accept = repo.gatehouse(&["review", "accept", &id]);
+    assert_eq!(accept.code, 2, "{}", accept.stderr);
+    assert!(accept.stderr.contains("undone"), "{}", accept.stderr);
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+    assert!(!repo.root.join(".git/MERGE_HEAD").exists());
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    assert_eq!(runs(&repo)[0]["state"], "ready");
+}
+
+#[test]
+fn cancelling_a_running_run_and_stopping_the_daemon_are_recorded() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    repo.write(
+        ".gatehouse/tasks/docs-hang.toml",
+        std::fs::read_to_string(repo.root.join(".gatehouse/tasks/docs-hang.toml"))
+            .unwrap()
+            .replace("timeout = \"2s\"", "timeout = \"5m\""),
+    );
+    repo.commit("longer");
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let _daemon = Daemon(&repo);
+    assert_eq!(repo.gatehouse(&["task", "run", "docs-hang"]).code, 0);
+    let all = wait_for(&repo, "the run to start", Duration::from_secs(30), |runs| {
+        runs.iter().any(|r| r["state"] == "running")
+    });
+    let id = all[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(repo.gatehouse(&["runs", "cancel", &id]).code, 0);
+    wait_for(
+        &repo,
+        "the run to be cancelled",
+        Duration::from_secs(20),
+        |runs| runs[0]["state"] == "cancelled",
+    );
+    assert_no_scratch(&repo, &id, false);
+    // A run in flight when the daemon stops is cancelled, not lost.
+    repo.commit("again");
+    assert_eq!(repo.gatehouse(&["task", "run", "docs-hang"]).code, 0);
+    let all = wait_for(
+        &repo,
+        "the second run to start",
+        Duration::from_secs(30),
+        |runs| runs.iter().any(|r| r["state"] == "running"),
+    );
+    let second = all.iter().find(|r| r["state"] == "running").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(repo.gatehouse(&["daemon", "stop"]).code, 0);
+    let all = wait_for(
+        &repo,
+        "the second run to be cancelled",
+        Duration::from_secs(20),
+        |runs| {
+            runs.iter()
+                .any(|r| r["id"] == second.as_str() && r["state"] == "cancelled")
+        },
+    );
+    assert_eq!(all.len(), 2);
+    assert_no_scratch(&repo, &second, false);
+}
