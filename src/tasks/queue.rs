@@ -225,6 +225,37 @@ mod tests {
     }
 
     #[test]
+    fn the_daily_budget_holds_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(held(&store, Some(1.0)).unwrap(), None);
+        let id = store
+            .enqueue("t", "k", "a", "manual", "b")
+            .unwrap()
+            .unwrap();
+        store
+            .transition(&id, RunState::Queued, RunState::Preparing)
+            .unwrap();
+        store
+            .finish(
+                &id,
+                RunState::Ready,
+                &Finish {
+                    cost_usd: Some(1.25),
+                    ..Finish::default()
+                },
+            )
+            .unwrap();
+        assert!(
+            held(&store, Some(1.0))
+                .unwrap()
+                .is_some_and(|r| r.contains("$1.25"))
+        );
+        assert_eq!(held(&store, Some(2.0)).unwrap(), None);
+        assert_eq!(held(&store, None).unwrap(), None);
+    }
+
+    #[test]
     fn every_tasks_are_due_after_their_interval() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();

@@ -35,6 +35,10 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
             "hang",
             &format!("STANDIN_MODE = \"hang\", STANDIN_PIDFILE = \"{pidfile}\""),
         ),
+        agent(
+            "costly",
+            "STANDIN_EDIT = \"docs/notes.txt\", STANDIN_USAGE = \"900000,0,5000,0\"",
+        ),
     ]
     .concat();
     repo.write(".gatehouse/config.toml", config)
@@ -52,13 +56,15 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
         ("docs-fail", "fail", "true", ""),
         ("docs-reject", "ok", "false", ""),
         ("docs-hang", "hang", "true", ""),
+        ("docs-costly", "costly", "true", ""),
     ] {
         let timeout = if agent == "hang" { "2s" } else { "60s" };
         repo.write(
             &format!(".gatehouse/tasks/{name}.toml"),
             format!(
                 "kind = \"{name}\"\ngoal = \"Improve the notes.\"\ncontext = [\"README.md\"]\nscope = [\"docs/**\"]\n\
-                 agent = \"{agent}\"\ntimeout = \"{timeout}\"\n{trigger}\n[[accept]]\nrun = \"{accept}\"\n[[accept]]\ngate = true\n"
+                 agent = \"{agent}\"\ntimeout = \"{timeout}\"\n{trigger}\n[[accept]]\nrun = \"{accept}\"\n[[accept]]\ngate = true\n\
+                 [budget]\nmax_tokens = 300000\n"
             ),
         );
     }
@@ -205,6 +211,7 @@ fn failures_fail_the_run_and_leave_nothing_behind() {
         ("docs-fail", "failed", "401 Unauthorized"),
         ("docs-reject", "failed", "acceptance failed: false"),
         ("docs-hang", "timed_out", "timed out"),
+        ("docs-costly", "over_budget", "over the budget of 300000"),
     ] {
         let started = Instant::now();
         let out = repo.gatehouse(&["task", "run", task]);
