@@ -137,14 +137,12 @@ pub fn resolve_program(
         .ok_or_else(|| not_found("not on PATH".into()))
 }
 
-/// Where the agent may write: its worktree, its run directory, the temp dir, the table's
+/// Where the agent may write: its worktree, its run directory (its TMPDIR is in there), the table's
 /// `writable` entries, and the devices programs write to.
 pub fn writable_dirs(config: &AgentConfig, inv: &Invocation) -> Vec<PathBuf> {
-    let mut dirs = vec![
-        inv.worktree.to_path_buf(),
-        inv.run_dir.to_path_buf(),
-        std::env::temp_dir(),
-    ];
+    // The run's own temp dir (TMPDIR) is inside the run dir; the shared /tmp is not writable,
+    // so an agent cannot leave files for other processes there.
+    let mut dirs = vec![inv.worktree.to_path_buf(), inv.run_dir.to_path_buf()];
     dirs.extend(config.writable.iter().map(|p| expand(p, inv)));
     for device in [
         "/dev/null",

@@ -1,5 +1,5 @@
 //! Landlock: the agent may read everywhere but write only under its worktree, its run directory,
-//! the temp dir and a few devices.
+//! its own temp dir (inside the run directory) and a few devices.
 //!
 //! Landlock restricts the calling thread and everything it then starts. The ruleset is therefore
 //! applied on a short-lived thread that does nothing but spawn the agent and end, so gatehouse
@@ -26,10 +26,10 @@ impl Confinement {
     pub fn describe(&self) -> String {
         match self {
             Confinement::Enforced => "Landlock enforced: writes limited to the worktree, the run \
-                                      directory and the temp dir"
+                                      directory and its temp dir"
                 .into(),
             Confinement::Partial => "Landlock partly enforced (older kernel ABI): writes limited \
-                                     to the worktree, the run directory and the temp dir"
+                                     to the worktree, the run directory and its temp dir"
                 .into(),
             Confinement::Unavailable(why) => format!("not confined: {why}"),
         }

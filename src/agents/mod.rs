@@ -219,6 +219,9 @@ fn run_in(
     for (key, value) in inv.extra_env {
         agent_env.set(key, value);
     }
+    let tmp = inv.run_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| AgentError::io("create the temp dir", &tmp, e))?;
+    agent_env.set("TMPDIR", &tmp);
     let token = format!("{}-{}", std::process::id(), unique_suffix());
     agent_env.set(RUN_MARKER_VAR, &token);
 

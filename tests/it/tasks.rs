@@ -20,8 +20,12 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
     let repo = env.repo("r");
     let codex = stand_in("codex").display().to_string();
     let pidfile = env.path().join("hang.pids").display().to_string();
+    // The hanging agent records its children's pids outside its worktree: allowed explicitly.
+    let outside = env.path().display().to_string();
     let agent = |name: &str, vars: &str| {
-        format!("[agents.{name}]\nadapter = \"codex\"\nprogram = \"{codex}\"\nenv = {{ {vars} }}\n")
+        format!(
+            "[agents.{name}]\nadapter = \"codex\"\nprogram = \"{codex}\"\nenv = {{ {vars} }}\nwritable = [\"{outside}\"]\n"
+        )
     };
     let config = [
         "[daemon]\nquiet = \"300ms\"\n".to_string(),
@@ -70,6 +74,14 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
     }
     repo.commit("base");
     repo
+}
+
+/// Gives the hanging task a timeout long enough to act on it while it runs.
+fn hang_for_minutes(repo: &TestRepo<'_>) {
+    let file = repo.root.join(".gatehouse/tasks/docs-hang.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("timeout = \"2s\"", "timeout = \"5m\"")).unwrap();
+    repo.commit("longer");
 }
 
 /// The user's working tree, index and refs, to compare byte for byte.
@@ -338,13 +350,7 @@ fn a_commit_triggers_a_trusted_task_in_the_daemon() {
 fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
     let env = TestEnv::new();
     let repo = setup(&env);
-    repo.write(
-        ".gatehouse/tasks/docs-hang.toml",
-        std::fs::read_to_string(repo.root.join(".gatehouse/tasks/docs-hang.toml"))
-            .unwrap()
-            .replace("timeout = \"2s\"", "timeout = \"5m\""),
-    );
-    repo.commit("longer");
+    hang_for_minutes(&repo);
     let before = snapshot(&repo);
     assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
     let guard = Daemon(&repo);
@@ -517,13 +523,7 @@ fn a_conflicting_accept_is_undone_and_the_review_stays_open() {
 fn cancelling_a_running_run_and_stopping_the_daemon_are_recorded() {
     let env = TestEnv::new();
     let repo = setup(&env);
-    repo.write(
-        ".gatehouse/tasks/docs-hang.toml",
-        std::fs::read_to_string(repo.root.join(".gatehouse/tasks/docs-hang.toml"))
-            .unwrap()
-            .replace("timeout = \"2s\"", "timeout = \"5m\""),
-    );
-    repo.commit("longer");
+    hang_for_minutes(&repo);
     assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
     let _daemon = Daemon(&repo);
     assert_eq!(repo.gatehouse(&["task", "run", "docs-hang"]).code, 0);
