@@ -70,7 +70,7 @@ def gatehouse_hook(repo):
 
 def pre_commit_hook(repo):
     with open(os.path.join(repo, ".pre-commit-config.yaml"), "w") as f:
-        f.write("repos:\n- repo: local\n  hooks:\n  - id: true\n    name: true\n    entry: 'true'\n    language: system\n    stages: [pre-push]\n    pass_filenames: false\n    always_run: true\n")
+        f.write("repos:\n- repo: local\n  hooks:\n  - id: 'true'\n    name: 'true'\n    entry: 'true'\n    language: system\n    stages: [pre-push]\n    pass_filenames: false\n    always_run: true\n")
     git("add", "-A", cwd=repo); git("commit", "-q", "-m", "cfg", cwd=repo); git("push", "-q", "origin", "main", cwd=repo)
     subprocess.run(["pre-commit", "install", "-t", "pre-push"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
 
@@ -80,12 +80,12 @@ def prek_hook(repo):
 
 def pre_commit_hook_config_only(repo):
     with open(os.path.join(repo, ".pre-commit-config.yaml"), "w") as f:
-        f.write("repos:\n- repo: local\n  hooks:\n  - id: true\n    name: true\n    entry: 'true'\n    language: system\n    stages: [pre-push]\n    pass_filenames: false\n    always_run: true\n")
+        f.write("repos:\n- repo: local\n  hooks:\n  - id: 'true'\n    name: 'true'\n    entry: 'true'\n    language: system\n    stages: [pre-push]\n    pass_filenames: false\n    always_run: true\n")
     git("add", "-A", cwd=repo); git("commit", "-q", "-m", "cfg", cwd=repo); git("push", "-q", "origin", "main", cwd=repo)
 
 def lefthook_hook(repo):
     with open(os.path.join(repo, "lefthook.yml"), "w") as f:
-        f.write("pre-push:\n  commands:\n    true:\n      run: 'true'\n")
+        f.write("pre-push:\n  commands:\n    'true':\n      run: 'true'\n")
     git("add", "-A", cwd=repo); git("commit", "-q", "-m", "cfg", cwd=repo); git("push", "-q", "origin", "main", cwd=repo)
     subprocess.run(["lefthook", "install"], cwd=repo, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
