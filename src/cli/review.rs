@@ -232,9 +232,25 @@ fn accept(
     refuse_if_dirty(repo, tip)?;
     let who = super::env::identity(repo)?;
     let settings = config::load_for(repo)?;
+    // A fast-forward runs no hook: accepting must not land what the gate blocks.
+    let findings = push::evaluate(repo, &settings, tip, &Known::AllRemotes)?.3;
+    let blocking: Vec<String> = findings
+        .iter()
+        .filter(|f| f.level == Level::Block)
+        .map(|f| format!("{}:{} {} [{}]", f.path, f.line, f.rule, f.code))
+        .collect();
+    if !blocking.is_empty() {
+        bail!(
+            "the gate blocks what this review brings: {}",
+            blocking.join(", ")
+        );
+    }
     // The human decision is the approval the gate asks for: record it on the agent's commit,
     // so the merge hook and later pushes accept the review findings it brings.
-    let review = review_findings(repo, &settings, tip)?;
+    let review: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| f.level == Level::Review)
+        .collect();
     let why = message
         .clone()
         .unwrap_or_else(|| format!("accepted review of run {}", run.id));
@@ -247,6 +263,7 @@ fn accept(
         &workdir,
         &[
             "merge",
+            "--ff",
             "--no-edit",
             "-m",
             &format!("Merge review of run {} ({})", run.id, run.task),
@@ -254,12 +271,19 @@ fn accept(
         ],
     )?;
     if !merged.status.success() {
-        let _ = git_in(&workdir, &["merge", "--abort"]);
-        bail!(
-            "the merge of {branch} failed and was undone; the review stays open:\n{}{}",
+        let output = format!(
+            "{}{}",
             String::from_utf8_lossy(&merged.stdout),
             String::from_utf8_lossy(&merged.stderr)
         );
+        let merging = repo.git2().path().join("MERGE_HEAD").exists();
+        let aborted = !merging || git_in(&workdir, &["merge", "--abort"])?.status.success();
+        if !aborted {
+            bail!(
+                "the merge of {branch} failed and `git merge --abort` failed too: finish or abort the merge by hand; the review stays open:\n{output}"
+            );
+        }
+        bail!("the merge of {branch} failed and was undone; the review stays open:\n{output}");
     }
     let after = repo.resolve_commit("HEAD")?;
     if after != tip {
@@ -270,6 +294,8 @@ fn accept(
         }
     }
     store.decide(&run.id, RunState::Accepted, &who.to_string(), &why)?;
+    // Merged: the review branch has done its job.
+    worktree::delete_branch(repo.git2(), &branch)?;
     let how = if repo
         .git2()
         .graph_descendant_of(after, before)

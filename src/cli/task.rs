@@ -60,10 +60,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             let task = find(&repo, name)?;
             let who = super::env::identity(&repo)
                 .map_or_else(|_| "unknown".to_string(), |i| i.to_string());
-            open_store(&repo)?.trust(&task.name, &task.hash, &who)?;
+            let settings = config::load_for(&repo)?;
+            let digest = queue::digest(&task, &settings);
+            open_store(&repo)?.trust(&task.name, &digest, &who)?;
             eprintln!(
-                "trusted {} ({}) as it is now; editing the file untrusts it",
-                task.name, task.file
+                "trusted {} ({} and [agents.{}]) as they are now; editing either untrusts it",
+                task.name, task.file, task.agent
             );
             Ok(ExitStatus::Success)
         }
@@ -110,6 +112,7 @@ pub(super) fn find(repo: &Repo, name: &str) -> anyhow::Result<Task> {
 
 fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let store = open_store(repo)?;
+    let settings = config::load_for(repo)?;
     let mut rows = Vec::new();
     for task in load_tasks(repo)? {
         let trigger = match &task.trigger {
@@ -120,7 +123,7 @@ fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
         };
         rows.push(json!({
             "name": task.name, "file": task.file, "kind": task.kind, "agent": task.agent,
-            "trigger": trigger, "trusted": queue::is_trusted(&store, &task)?,
+            "trigger": trigger, "trusted": queue::is_trusted(&store, &task, &settings)?,
             "paused": store.paused(&task.kind)?, "scope": task.scope,
         }));
     }
@@ -185,13 +188,15 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
     let head = repo
         .resolve_commit("HEAD")
         .context("a task runs on a commit: HEAD has none")?;
-    let store = open_store(repo)?;
+    let mut store = open_store(repo)?;
+    let digest = queue::digest(&task, &settings);
     let Some(id) = store.enqueue(
         &task.name,
         &task.kind,
         &task.agent,
         "manual",
         &head.to_string(),
+        &digest,
     )?
     else {
         bail!(
@@ -216,7 +221,7 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
         if !wait {
             return Ok(ExitStatus::Success);
         }
-        return wait_for(&store, &id);
+        return wait_for(repo, &store, &id);
     }
     eprintln!(
         "no daemon is running: running {id} of {} now, in the foreground",
@@ -252,13 +257,17 @@ pub(super) fn execute_now(
     let flag = cancel.clone();
     let _ = ctrlc_cancel(flag);
     let state = runner::execute(&env, run, task, &agent, &cancel);
+    if state == RunState::Queued {
+        // A daemon started meanwhile and took the run: wait for it there.
+        return wait_for(repo, store, &run.id).unwrap_or(ExitStatus::Error);
+    }
     report_end(store, &run.id, state)
 }
 
 /// Ctrl-C (and SIGTERM) cancel the run, killing the agent's process group, instead of leaving
 /// it running orphaned: the signals are blocked in this thread (and so in every thread started
 /// after it) and awaited by one thread that cancels.
-fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
+pub(super) fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
     // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset, which initialises it.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: signal-set manipulation on a local set, then blocking it for this thread only.
@@ -266,6 +275,7 @@ fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     std::thread::Builder::new()
@@ -280,11 +290,26 @@ fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
     Ok(())
 }
 
-fn wait_for(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
+fn wait_for(repo: &Repo, store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
+    let socket = super::daemon::paths(repo).socket;
+    let mut polls = 0u32;
     loop {
         let run = store.run(id)?.context("the run vanished")?;
         if !(run.state == RunState::Queued || run.state.is_active()) {
             return Ok(report_end(store, id, run.state));
+        }
+        polls += 1;
+        // Every few seconds: is there still a daemon to run it?
+        if polls.is_multiple_of(20) {
+            let ping = crate::daemon::protocol::Command::Ping;
+            if crate::daemon::client::request_blocking(&socket, ping, Duration::from_secs(2))
+                .is_err()
+            {
+                bail!(
+                    "the daemon stopped; run {id} stays {} (`gatehouse daemon start` resumes the queue)",
+                    run.state
+                );
+            }
         }
         std::thread::sleep(Duration::from_millis(250));
     }

@@ -40,7 +40,10 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
         home: home.as_deref(),
         extra_env: &extra,
     };
-    let outcome = agents::run(&task.agent, &agent, &inv, &CancelToken::new())?;
+    // A CI engine cancelling the job (SIGTERM) stops the agent instead of orphaning it.
+    let cancel = CancelToken::new();
+    super::task::ctrlc_cancel(cancel.clone())?;
+    let outcome = agents::run(&task.agent, &agent, &inv, &cancel)?;
     let changed = validate::changed_files(repo.git2())?;
     let outside: Vec<&str> = changed
         .iter()
@@ -76,6 +79,7 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
                     &extra,
                     super::env::git_local_vars(),
                     &log,
+                    Some(&cancel),
                 );
                 if !result.passed() && error.is_none() {
                     error = Some(format!("acceptance failed: {command}"));

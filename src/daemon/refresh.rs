@@ -102,7 +102,10 @@ impl Refresher {
                 continue;
             }
             if let (Some(base), Some(tip)) = (change.warm_base, change.new) {
-                self.warm(&repo, &change, base, tip)?;
+                // A failed warm only costs the hook a cold check; the trigger must still fire.
+                if let Err(e) = self.warm(&repo, &change, base, tip) {
+                    tracing::warn!(commit = %tip, "cache warm failed: {e}");
+                }
                 if matches!(change.kind, "commit" | "merge")
                     && is_current_branch(&repo, &change.name)
                     && let Some(daemon) = &self.daemon

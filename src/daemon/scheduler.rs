@@ -12,6 +12,7 @@ use crate::agents::CancelToken;
 use crate::config;
 use crate::git::Repo;
 use crate::store::Store;
+use crate::store::runs::{Finish, RunState};
 use crate::tasks::{self, queue, run as runner};
 
 /// The runs this daemon is executing: their cancel tokens and threads.
@@ -57,7 +58,7 @@ pub fn recover(daemon: &Daemon) {
         .map_err(|e| e.to_string())
         .and_then(|repo| {
             let store = Store::open(&repo.state_dir()).map_err(|e| e.to_string())?;
-            queue::recover(&store, &repo).map_err(|e| e.to_string())
+            queue::recover(&store, &repo, true).map_err(|e| e.to_string())
         });
     match result {
         Ok(ids) if !ids.is_empty() => {
@@ -66,6 +67,24 @@ pub fn recover(daemon: &Daemon) {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot recover interrupted runs: {e}"),
     }
+}
+
+/// Whether `commit` is an agent's (a `Gatehouse-Run:` trailer) or the merge `review accept`
+/// made of one: accepting a review must not trigger its task again.
+fn is_review_commit(repo: &Repo, commit: git2::Oid) -> bool {
+    let agent = |c: git2::Oid| {
+        repo.trailers(c).is_ok_and(|t| {
+            t.iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("Gatehouse-Run"))
+        })
+    };
+    if agent(commit) {
+        return true;
+    }
+    let Ok(found) = repo.git2().find_commit(commit) else {
+        return false;
+    };
+    found.parent_count() == 2 && found.parent_id(1).is_ok_and(agent)
 }
 
 /// Queues what a new commit on the current branch triggers.
@@ -77,9 +96,13 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
         Ok(tasks) => tasks,
         Err(e) => return tracing::warn!("cannot read task files: {e}"),
     };
-    if tasks.is_empty() {
+    if tasks.is_empty() || is_review_commit(repo, commit) {
         return;
     }
+    let settings = match config::load_for(repo) {
+        Ok(settings) => settings,
+        Err(e) => return tracing::warn!("cannot load the configuration: {e}"),
+    };
     let changed: Vec<String> = repo
         .diff_trees(
             base.and_then(|b| repo.commit_tree(b).ok()),
@@ -95,8 +118,8 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
         .unwrap_or_default();
     let queued = Store::open(&repo.state_dir())
         .map_err(|e| e.to_string())
-        .and_then(|store| {
-            queue::on_commit(&store, &tasks, &commit.to_string(), &changed)
+        .and_then(|mut store| {
+            queue::on_commit(&mut store, &tasks, &settings, &commit.to_string(), &changed)
                 .map_err(|e| e.to_string())
         });
     match queued {
@@ -110,30 +133,41 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
 }
 
 /// One scheduling pass: queue due `every` tasks, then start what may start. Returns how long
-/// to wait before the next pass when something is waiting on time (quiet, a due task).
+/// to wait before the next pass when something is waiting on time (quiet, a due task, the
+/// daily budget's new day).
 pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
     let repo = Repo::open(&daemon.git_dir).ok()?;
-    let store = Store::open(&repo.state_dir()).ok()?;
+    let mut store = Store::open(&repo.state_dir()).ok()?;
     let settings = config::load_for(&repo).ok()?;
-    let tasks = repo
-        .workdir()
-        .and_then(|w| tasks::spec::load_all(w).ok())
-        .unwrap_or_default();
+    let tasks = match repo.workdir().map(tasks::spec::load_all).transpose() {
+        Ok(tasks) => tasks.unwrap_or_default(),
+        Err(e) => {
+            // A task file being edited must not fail the queue: wait for the next event.
+            tracing::warn!("not starting runs: {e}");
+            return None;
+        }
+    };
+    // A foreground `task run` that died leaves its run active: it must not hold the queue.
+    let _ = queue::recover(&store, &repo, false);
     let now = crate::store::runs::seconds_between("1970-01-01T00:00:00Z", &crate::store::now())
         .unwrap_or(0);
-    if let Ok(head) = repo.resolve_commit("HEAD") {
-        let _ = queue::on_clock(&store, &tasks, &head.to_string(), now);
+    let head = repo
+        .resolve_commit("HEAD")
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    if !head.is_empty() {
+        let _ = queue::on_clock(&mut store, &tasks, &settings, &head, now);
     }
-    let due = queue::next_due(&store, &tasks, now);
+    let due = queue::next_due(&store, &tasks, &settings, &head, now);
     if store
-        .runs(&[crate::store::runs::RunState::Queued])
+        .runs(&[RunState::Queued])
         .map_or(true, |q| q.is_empty())
     {
         return due;
     }
     if let Ok(Some(reason)) = queue::held(&store, settings.tasks.daily_budget_usd) {
         tracing::info!("queue held: {reason}");
-        return due;
+        return Some(earliest(due, queue::until_midnight(now)));
     }
     let idle = daemon.shared.idle();
     if idle < settings.daemon.quiet {
@@ -150,28 +184,37 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
         let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel) else {
             break;
         };
-        let Some(task) = tasks.iter().find(|t| t.name == run.task).cloned() else {
+        let fail = |why: String| {
             let _ = store.finish(
                 &run.id,
-                crate::store::runs::RunState::Failed,
-                &crate::store::runs::Finish {
-                    error: Some(format!("task file of {} is gone", run.task)),
-                    ..Default::default()
+                RunState::Failed,
+                &Finish {
+                    error: Some(why),
+                    ..Finish::default()
                 },
             );
+        };
+        let Some(task) = tasks.iter().find(|t| t.name == run.task).cloned() else {
+            fail(format!("the task file of {} is gone", run.task));
             continue;
         };
         let Some(agent) = settings.agents.get(&task.agent).cloned() else {
-            let _ = store.finish(
-                &run.id,
-                crate::store::runs::RunState::Failed,
-                &crate::store::runs::Finish {
-                    error: Some(format!("no [agents.{}] table", task.agent)),
-                    ..Default::default()
-                },
-            );
+            fail(format!(
+                "no [agents.{}] table in .gatehouse/config.toml",
+                task.agent
+            ));
             continue;
         };
+        // What runs unattended is what was trusted when it was queued.
+        if run.trigger != "manual"
+            && run.task_hash.as_deref() != Some(queue::digest(&task, &settings).as_str())
+        {
+            fail(format!(
+                "task {} or its agent changed since it was queued; `gatehouse task trust {}` again",
+                task.name, task.name
+            ));
+            continue;
+        }
         start(daemon, running, run, task, agent, settings.clone());
     }
     due

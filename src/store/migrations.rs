@@ -50,7 +50,8 @@ pub const ALL: &[&str] = &[
         runner_pid INTEGER,
         decided_by TEXT,
         decision TEXT,
-        cancel_requested INTEGER NOT NULL DEFAULT 0
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        task_hash TEXT
     );
     CREATE INDEX runs_state ON runs (state, seq);
     CREATE INDEX runs_task_base ON runs (task, base);
@@ -58,5 +59,9 @@ pub const ALL: &[&str] = &[
         kind TEXT PRIMARY KEY,
         time TEXT NOT NULL,
         reason TEXT NOT NULL
+    );
+    CREATE TABLE kind_resumes (
+        kind TEXT PRIMARY KEY,
+        time TEXT NOT NULL
     );",
 ];

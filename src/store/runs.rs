@@ -125,11 +125,14 @@ pub struct Run {
     pub runner_pid: Option<i64>,
     pub decided_by: Option<String>,
     pub decision: Option<String>,
+    /// The trust digest of the task (file and agent) when it was queued.
+    #[serde(skip)]
+    pub task_hash: Option<String>,
 }
 
 const COLUMNS: &str = "id, task, kind, agent, trigger, state, base, branch, queued_at, started_at, \
     finished_at, duration_ms, exit_code, input_tokens, cached_input_tokens, output_tokens, \
-    reasoning_tokens, cost_usd, error, summary, runner_pid, decided_by, decision";
+    reasoning_tokens, cost_usd, error, summary, runner_pid, decided_by, decision, task_hash";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let state: String = r.get(5)?;
@@ -163,6 +166,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         runner_pid: r.get(20)?,
         decided_by: r.get(21)?,
         decision: r.get(22)?,
+        task_hash: r.get(23)?,
     })
 }
 
@@ -182,35 +186,46 @@ fn sql_count(n: u64) -> i64 {
 
 impl Store {
     /// Queues a run of `task` on `base` unless one is already queued or working on that base
-    /// (or, for automatic triggers, ever was). Returns the new run id, or `None` when deduplicated.
+    /// (or, for automatic triggers, ever was). `task_hash` is the task's trust digest now.
+    /// Returns the new run id, or `None` when deduplicated. The check and the insert are one
+    /// transaction, so a daemon and a CLI queuing at once make one run.
     pub fn enqueue(
-        &self,
+        &mut self,
         task: &str,
         kind: &str,
         agent: &str,
         trigger: &str,
         base: &str,
+        task_hash: &str,
     ) -> Result<Option<String>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let automatic = trigger != "manual" && trigger != "here";
-        let existing: Option<String> = self
+        let tx = self
             .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let existing: Option<String> = tx
             .query_row(
                 "SELECT id FROM runs WHERE task = ?1 AND base = ?2 AND (?3 OR state IN ('queued', 'preparing', 'running', 'validating')) LIMIT 1",
                 params![task, base, automatic],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(self.err())?;
+            .map_err(err)?;
         if existing.is_some() {
             return Ok(None);
         }
         let id = new_run_id();
-        self.conn
-            .execute(
-                "INSERT INTO runs (id, task, kind, agent, trigger, state, base, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7)",
-                params![id, task, kind, agent, trigger, base, now()],
-            )
-            .map_err(self.err())?;
+        tx.execute(
+            "INSERT INTO runs (id, task, kind, agent, trigger, state, base, queued_at, task_hash) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8)",
+            params![id, task, kind, agent, trigger, base, now(), task_hash],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
         Ok(Some(id))
     }
 
@@ -387,13 +402,32 @@ impl Store {
         Ok(())
     }
 
-    /// Resumes a paused kind; `false` if it was not paused.
+    /// Resumes a paused kind; `false` if it was not paused. Failures before now no longer
+    /// count towards the breaker.
     pub fn resume_kind(&self, kind: &str) -> Result<bool, StoreError> {
         let n = self
             .conn
             .execute("DELETE FROM paused_kinds WHERE kind = ?1", params![kind])
             .map_err(self.err())?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO kind_resumes (kind, time) VALUES (?1, ?2)",
+                params![kind, now()],
+            )
+            .map_err(self.err())?;
         Ok(n == 1)
+    }
+
+    /// When a kind was last resumed, if ever.
+    pub fn resumed_at(&self, kind: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT time FROM kind_resumes WHERE kind = ?1",
+                params![kind],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
     }
 
     /// Why a kind is paused, if it is.
@@ -421,19 +455,19 @@ impl Store {
     }
 }
 
-/// A new run id: time-ordered and unique (`20261201T033012-1a2b`).
+/// A new run id: time-ordered and unique (`20261201t033012-1a2b-3`): the time, this process's
+/// id and a counter of the ids it made.
 fn new_run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let stamp: String = now()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    let salt = (nanos ^ std::process::id().rotate_left(16)) & 0xffff;
     format!(
-        "{}-{salt:04x}",
-        stamp.trim_end_matches('Z').to_ascii_lowercase()
+        "{}-{:x}-{n:x}",
+        stamp.trim_end_matches('Z').to_ascii_lowercase(),
+        std::process::id()
     )
 }
 
@@ -450,7 +484,9 @@ pub fn seconds_between(a: &str, b: &str) -> Option<u64> {
             .split(':')
             .map(|p| p.parse().ok())
             .collect::<Option<_>>()?;
-        let (y, m, d) = (date[0], date[1], date[2]);
+        let (&[y, m, d], &[hh, mm, ss]) = (date.as_slice(), time.as_slice()) else {
+            return None;
+        };
         // Days from civil (Howard Hinnant), the inverse of rfc3339().
         let y = if m <= 2 { y - 1 } else { y };
         let era = y.div_euclid(400);
@@ -458,7 +494,7 @@ pub fn seconds_between(a: &str, b: &str) -> Option<u64> {
         let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
-        Some(days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2])
+        Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
     };
     u64::try_from(secs(b)? - secs(a)?).ok()
 }
@@ -470,20 +506,20 @@ mod tests {
     #[test]
     fn queue_dedupes_transitions_and_finishes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         let id = store
-            .enqueue("annotate", "types", "codex", "commit", "abc")
+            .enqueue("annotate", "types", "codex", "commit", "abc", "h")
             .unwrap()
             .unwrap();
         assert_eq!(
             store
-                .enqueue("annotate", "types", "codex", "commit", "abc")
+                .enqueue("annotate", "types", "codex", "commit", "abc", "h")
                 .unwrap(),
             None
         );
         assert_eq!(
             store
-                .enqueue("annotate", "types", "codex", "manual", "abc")
+                .enqueue("annotate", "types", "codex", "manual", "abc", "h")
                 .unwrap(),
             None,
             "still queued"
@@ -525,13 +561,13 @@ mod tests {
         // Automatic triggers never run twice on one base; a manual run may once the first ended.
         assert_eq!(
             store
-                .enqueue("annotate", "types", "codex", "commit", "abc")
+                .enqueue("annotate", "types", "codex", "commit", "abc", "h")
                 .unwrap(),
             None
         );
         assert!(
             store
-                .enqueue("annotate", "types", "codex", "manual", "abc")
+                .enqueue("annotate", "types", "codex", "manual", "abc", "h")
                 .unwrap()
                 .is_some()
         );

@@ -5,21 +5,30 @@ use std::time::Duration;
 
 use super::spec::{Task, Trigger};
 use super::worktree;
+use crate::config::Settings;
 use crate::git::Repo;
 use crate::pathmatch::PatternSet;
 use crate::store::runs::{Finish, Run, RunState};
 use crate::store::{Store, StoreError};
 
-/// Whether a task runs by itself: its file is trusted as it is now.
-pub fn is_trusted(store: &Store, task: &Task) -> Result<bool, StoreError> {
-    Ok(store.trusted_hash(&task.name)?.as_deref() == Some(task.hash.as_str()))
+/// What trusting a task vouches for: its file and the `[agents.NAME]` table it runs (a pulled
+/// change to the agent's program, arguments, environment or writable paths needs trust again).
+pub fn digest(task: &Task, settings: &Settings) -> String {
+    let agent = format!("{:?}", settings.agents.get(&task.agent));
+    crate::git::hash_blob(format!("{}\0{agent}", task.hash).as_bytes()).to_string()
+}
+
+/// Whether a task runs by itself: its file and agent are trusted as they are now.
+pub fn is_trusted(store: &Store, task: &Task, settings: &Settings) -> Result<bool, StoreError> {
+    Ok(store.trusted_hash(&task.name)?.as_deref() == Some(digest(task, settings).as_str()))
 }
 
 /// Queues the trusted commit-triggered tasks that `changed` (paths a new commit on the current
 /// branch touched) matches, based on `commit`. Returns the new run ids.
 pub fn on_commit(
-    store: &Store,
+    store: &mut Store,
     tasks: &[Task],
+    settings: &Settings,
     commit: &str,
     changed: &[String],
 ) -> Result<Vec<String>, StoreError> {
@@ -30,8 +39,16 @@ pub fn on_commit(
         };
         let matches = paths.is_empty()
             || PatternSet::new(paths).is_ok_and(|set| changed.iter().any(|p| set.is_match(p)));
-        if matches && is_trusted(store, task)? {
-            queued.extend(store.enqueue(&task.name, &task.kind, &task.agent, "commit", commit)?);
+        if matches && is_trusted(store, task, settings)? {
+            let hash = digest(task, settings);
+            queued.extend(store.enqueue(
+                &task.name,
+                &task.kind,
+                &task.agent,
+                "commit",
+                commit,
+                &hash,
+            )?);
         }
     }
     Ok(queued)
@@ -39,8 +56,9 @@ pub fn on_commit(
 
 /// Queues the trusted `every` tasks whose interval has passed since their last run, on `head`.
 pub fn on_clock(
-    store: &Store,
+    store: &mut Store,
     tasks: &[Task],
+    settings: &Settings,
     head: &str,
     now_secs: u64,
 ) -> Result<Vec<String>, StoreError> {
@@ -56,32 +74,54 @@ pub fn on_clock(
             .find(|r| r.task == task.name)
             .and_then(|r| secs(&r.queued_at));
         let due = last.is_none_or(|l| now_secs >= l + interval.as_secs());
-        if due && is_trusted(store, task)? {
-            queued.extend(store.enqueue(&task.name, &task.kind, &task.agent, "every", head)?);
+        if due && is_trusted(store, task, settings)? {
+            let hash = digest(task, settings);
+            queued.extend(store.enqueue(
+                &task.name,
+                &task.kind,
+                &task.agent,
+                "every",
+                head,
+                &hash,
+            )?);
         }
     }
     Ok(queued)
 }
 
-/// How long until the next `every` task is due (for the scheduler's timer); `None`: none is.
-pub fn next_due(store: &Store, tasks: &[Task], now_secs: u64) -> Option<Duration> {
+/// How long until the next trusted `every` task is due (for the scheduler's timer); `None`:
+/// none is. A task whose last run was on `head` waits for a new commit (one run per base), and
+/// the wait is at least a second, so a due task that cannot be queued never spins the loop.
+pub fn next_due(
+    store: &Store,
+    tasks: &[Task],
+    settings: &Settings,
+    head: &str,
+    now_secs: u64,
+) -> Option<Duration> {
     let runs = store.runs(&[]).ok()?;
     tasks
         .iter()
+        .filter(|task| is_trusted(store, task, settings).unwrap_or(false))
         .filter_map(|task| {
             let Trigger::Every(interval) = task.trigger else {
                 return None;
             };
-            let last = runs
-                .iter()
-                .rev()
-                .find(|r| r.task == task.name)
-                .and_then(|r| secs(&r.queued_at))?;
+            let last = runs.iter().rev().find(|r| r.task == task.name)?;
+            if last.base == head {
+                return None;
+            }
+            let last = secs(&last.queued_at)?;
             Some(Duration::from_secs(
-                (last + interval.as_secs()).saturating_sub(now_secs),
+                (last + interval.as_secs()).saturating_sub(now_secs).max(1),
             ))
         })
         .min()
+}
+
+/// Seconds until the next UTC midnight, when a daily budget starts afresh.
+pub fn until_midnight(now_secs: u64) -> Duration {
+    Duration::from_secs(86_400 - now_secs % 86_400 + 1)
 }
 
 /// Why the queue is held, if it is: the daily budget is spent.
@@ -124,11 +164,14 @@ pub fn alive(pid: i64) -> bool {
 
 /// Every run left preparing, running or validating by a process that is gone (a daemon killed
 /// with -9, a crashed `task run`) becomes `interrupted`; its worktree and branch are removed.
-pub fn recover(store: &Store, repo: &Repo) -> Result<Vec<String>, StoreError> {
+///
+/// At the daemon's start (`at_start`) that includes runs recorded with this very pid (a pid
+/// reused after a crash); later passes leave this process's own runs alone.
+pub fn recover(store: &Store, repo: &Repo, at_start: bool) -> Result<Vec<String>, StoreError> {
     let mut recovered = Vec::new();
     for run in store.runs(&[RunState::Preparing, RunState::Running, RunState::Validating])? {
         let own = run.runner_pid == Some(i64::from(std::process::id()));
-        if !own && run.runner_pid.is_some_and(alive) {
+        if (own && !at_start) || (!own && run.runner_pid.is_some_and(alive)) {
             continue;
         }
         // Its agent (a process group of its own) outlived the runner: kill it and its children.
@@ -147,14 +190,18 @@ pub fn recover(store: &Store, repo: &Repo) -> Result<Vec<String>, StoreError> {
         let _ = worktree::remove(repo.git2(), &repo.state_dir(), &run.task, &run.id, false);
         recovered.push(run.id);
     }
+    if !at_start {
+        return Ok(recovered);
+    }
     // Worktree directories no run owns any more (a crash between creating and recording).
     if let Ok(entries) = std::fs::read_dir(repo.state_dir().join("worktrees")) {
         for entry in entries.flatten() {
             let id = entry.file_name().to_string_lossy().into_owned();
-            let owned = store.run(&id)?.is_some_and(|r| r.state.is_active());
-            if !owned {
-                let task = store.run(&id)?.map(|r| r.task).unwrap_or_default();
-                let _ = worktree::remove(repo.git2(), &repo.state_dir(), &task, &id, true);
+            let run = store.run(&id)?;
+            if !run.as_ref().is_some_and(|r| r.state.is_active()) {
+                let task = run.as_ref().map(|r| r.task.clone()).unwrap_or_default();
+                let review = run.as_ref().is_some_and(|r| r.state == RunState::Ready);
+                let _ = worktree::remove(repo.git2(), &repo.state_dir(), &task, &id, review);
             }
         }
     }
@@ -179,47 +226,55 @@ mod tests {
     #[test]
     fn only_trusted_tasks_matching_the_commit_are_queued_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let settings = crate::config::defaults();
         let tasks = [
             task("api", "trigger = { on = \"commit\", paths = [\"api/**\"] }"),
             task("any", "trigger = { on = \"commit\" }"),
             task("hand", ""),
         ];
+        let api = ["api/x.py".to_string()];
+        let docs = ["docs/x.md".to_string()];
         assert!(
-            on_commit(&store, &tasks, "c1", &["api/x.py".into()])
+            on_commit(&mut store, &tasks, &settings, "c1", &api)
                 .unwrap()
                 .is_empty(),
             "untrusted"
         );
         for t in &tasks {
-            store.trust(&t.name, &t.hash, "me").unwrap();
+            store.trust(&t.name, &digest(t, &settings), "me").unwrap();
         }
         assert_eq!(
-            on_commit(&store, &tasks, "c1", &["docs/x.md".into()])
+            on_commit(&mut store, &tasks, &settings, "c1", &docs)
                 .unwrap()
                 .len(),
             1
         );
-        assert_eq!(
-            on_commit(&store, &tasks, "c1", &["api/x.py".into()])
-                .unwrap()
-                .len(),
-            1,
-            "`any` already queued for c1"
-        );
+        let again = on_commit(&mut store, &tasks, &settings, "c1", &api).unwrap();
+        assert_eq!(again.len(), 1, "`any` is already queued for c1");
         let edited = task(
             "api",
             "trigger = { on = \"commit\", paths = [\"api/**\", \"lib/\"] }",
         );
         assert!(
-            !is_trusted(&store, &edited).unwrap(),
+            !is_trusted(&store, &edited, &settings).unwrap(),
             "an edited file is untrusted again"
         );
-        let next = next(&store, 1).unwrap().unwrap();
-        assert_eq!(next.task, "any");
+        let text = "[agents.x]\nadapter = \"command\"\nprogram = \"/bin/true\"\n";
+        let config = crate::config::ConfigText {
+            file: "c".into(),
+            text: text.into(),
+        };
+        let with_agent = crate::config::load(&[], Some(&config)).unwrap();
+        assert!(
+            !is_trusted(&store, &tasks[0], &with_agent).unwrap(),
+            "a changed agent table is untrusted again"
+        );
+        let first = next(&store, 1).unwrap().unwrap();
+        assert_eq!(first.task, "any");
         store.pause_kind("k", "test").unwrap();
         assert!(
-            super::next(&store, 1).unwrap().is_none(),
+            next(&store, 1).unwrap().is_none(),
             "a paused kind stays queued"
         );
     }
@@ -227,25 +282,20 @@ mod tests {
     #[test]
     fn the_daily_budget_holds_the_queue() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         assert_eq!(held(&store, Some(1.0)).unwrap(), None);
         let id = store
-            .enqueue("t", "k", "a", "manual", "b")
+            .enqueue("t", "k", "a", "manual", "b", "h")
             .unwrap()
             .unwrap();
         store
             .transition(&id, RunState::Queued, RunState::Preparing)
             .unwrap();
-        store
-            .finish(
-                &id,
-                RunState::Ready,
-                &Finish {
-                    cost_usd: Some(1.25),
-                    ..Finish::default()
-                },
-            )
-            .unwrap();
+        let finish = Finish {
+            cost_usd: Some(1.25),
+            ..Finish::default()
+        };
+        store.finish(&id, RunState::Ready, &finish).unwrap();
         assert!(
             held(&store, Some(1.0))
                 .unwrap()
@@ -253,20 +303,46 @@ mod tests {
         );
         assert_eq!(held(&store, Some(2.0)).unwrap(), None);
         assert_eq!(held(&store, None).unwrap(), None);
+        assert_eq!(
+            until_midnight(86_400 * 5 + 3600),
+            Duration::from_secs(82_801)
+        );
     }
 
     #[test]
-    fn every_tasks_are_due_after_their_interval() {
+    fn every_tasks_are_due_after_their_interval_and_never_spin() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let settings = crate::config::defaults();
         let tasks = [task("daily", "trigger = { every = \"24h\" }")];
-        store.trust("daily", &tasks[0].hash, "me").unwrap();
+        store
+            .trust("daily", &digest(&tasks[0], &settings), "me")
+            .unwrap();
         let now = secs(&crate::store::now()).unwrap();
-        assert_eq!(on_clock(&store, &tasks, "h1", now).unwrap().len(), 1);
-        assert!(on_clock(&store, &tasks, "h2", now + 60).unwrap().is_empty());
-        assert!(next_due(&store, &tasks, now + 60).unwrap() <= Duration::from_secs(86_400 - 60));
         assert_eq!(
-            on_clock(&store, &tasks, "h3", now + 86_401).unwrap().len(),
+            on_clock(&mut store, &tasks, &settings, "h1", now)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            on_clock(&mut store, &tasks, &settings, "h2", now + 60)
+                .unwrap()
+                .is_empty()
+        );
+        let wait = next_due(&store, &tasks, &settings, "h2", now + 60).unwrap();
+        assert!(wait <= Duration::from_secs(86_400 - 60), "{wait:?}");
+        // Due, but HEAD has not moved since the last run: only a commit can make it run again.
+        assert_eq!(
+            next_due(&store, &tasks, &settings, "h1", now + 90_000),
+            None
+        );
+        let overdue = next_due(&store, &tasks, &settings, "h2", now + 90_000);
+        assert_eq!(overdue, Some(Duration::from_secs(1)));
+        assert_eq!(
+            on_clock(&mut store, &tasks, &settings, "h3", now + 86_401)
+                .unwrap()
+                .len(),
             1
         );
     }

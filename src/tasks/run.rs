@@ -124,7 +124,16 @@ pub fn execute(
         finish.error = Some(state.as_str().replace('_', " "));
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = store.finish(&run.id, state, &finish);
+    // The end must be recorded, or the run would hold the queue as if still active.
+    for attempt in 0..5 {
+        match store.finish(&run.id, state, &finish) {
+            Ok(()) => break,
+            Err(e) if attempt == 4 => {
+                tracing::error!(run = %run.id, "cannot record the end of the run: {e}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+    }
     let _ = worktree::remove(
         env.repo.git2(),
         &state_dir,
@@ -235,7 +244,33 @@ fn stages(
     {
         return Ok(RunState::Cancelled);
     }
-    validate(env, run, task, &path, &dir, base, summary, finish)
+    validate(env, run, task, &path, &dir, base, cancel, summary, finish)
+}
+
+/// Every change of the worktree must be in scope; `None` when it is, else why not.
+fn scope_error(task: &Task, changed: &[Changed]) -> Option<String> {
+    let outside: Vec<&str> = changed
+        .iter()
+        .filter(|c| !task.in_scope(&c.path))
+        .map(|c| c.path.as_str())
+        .collect();
+    (!outside.is_empty()).then(|| {
+        format!(
+            "changed files outside the task's scope: {}",
+            outside.join(", ")
+        )
+    })
+}
+
+/// The run's worktree as git recorded it (not by following its `.git` file, which the agent
+/// could have rewritten to point at the user's repository).
+fn open_worktree(env: &Env<'_>, run: &Run) -> Result<Repository, String> {
+    let worktree = env
+        .repo
+        .git2()
+        .find_worktree(&worktree::worktree_name(&run.id))
+        .map_err(|e| e.to_string())?;
+    Repository::open_from_worktree(&worktree).map_err(|e| e.to_string())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -246,10 +281,24 @@ fn validate(
     path: &Path,
     dir: &Path,
     base: Oid,
+    cancel: &CancelToken,
     summary: &mut Summary,
     finish: &mut Finish,
 ) -> Result<RunState, String> {
-    let worktree = Repository::open(path).map_err(|e| e.to_string())?;
+    let worktree = open_worktree(env, run)?;
+    // The agent must leave its changes uncommitted: a commit of its own would hide them from
+    // the scope check below.
+    let head = worktree
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .map(|c| c.id())
+        .ok();
+    if head != Some(base) {
+        finish.error = Some(
+            "the agent made commits of its own; agents must leave their changes uncommitted".into(),
+        );
+        return Ok(RunState::Failed);
+    }
     let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
     summary.files_changed = changed
         .iter()
@@ -262,22 +311,26 @@ fn validate(
         finish.error = Some("the agent changed no file".into());
         return Ok(RunState::Failed);
     }
-    let outside: Vec<&Changed> = changed.iter().filter(|c| !task.in_scope(&c.path)).collect();
-    if !outside.is_empty() {
-        let list: Vec<&str> = outside.iter().map(|c| c.path.as_str()).collect();
-        finish.error = Some(format!(
-            "changed files outside the task's scope: {}",
-            list.join(", ")
-        ));
+    if let Some(error) = scope_error(task, &changed) {
+        finish.error = Some(error);
         return Ok(RunState::Failed);
     }
     let mut failed = Vec::new();
     for (n, accept) in task.accept.iter().enumerate() {
         if let Accept::Run { command, timeout } = accept {
+            if cancel.is_cancelled() {
+                return Ok(RunState::Cancelled);
+            }
             let log = dir.join(format!("accept-{n}.log"));
             let unset = crate::cli::env::git_local_vars();
+            // The run marker lets a restarted daemon find and kill what a killed one left.
+            let mut vars = worktree_git_env();
+            vars.push((
+                agents::RUN_MARKER_VAR.into(),
+                format!("{}-accept", std::process::id()),
+            ));
             let result: AcceptResult =
-                validate::run_command(command, path, *timeout, &worktree_git_env(), unset, &log);
+                validate::run_command(command, path, *timeout, &vars, unset, &log, Some(cancel));
             if !result.passed() {
                 failed.push(command.clone());
             }
@@ -290,10 +343,27 @@ fn validate(
             });
         }
     }
+    if cancel.is_cancelled() {
+        return Ok(RunState::Cancelled);
+    }
     if !failed.is_empty() {
         finish.error = Some(format!("acceptance failed: {}", failed.join("; ")));
         return Ok(RunState::Failed);
     }
+    // An acceptance command (a formatter, a lockfile update) may have changed files too: what
+    // gets committed must still be in scope.
+    let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
+    if let Some(error) = scope_error(task, &changed) {
+        finish.error = Some(format!("after the acceptance commands, {error}"));
+        return Ok(RunState::Failed);
+    }
+    summary.files_changed = changed
+        .iter()
+        .map(|c| ChangedFile {
+            path: c.path.clone(),
+            status: c.status.into(),
+        })
+        .collect();
     let subject = task
         .goal
         .lines()
@@ -387,11 +457,13 @@ fn over_budget(task: &Task, usage: &Usage) -> Option<String> {
 /// Pauses a kind whose last [`BREAKER_THRESHOLD`] finished runs all failed.
 fn trip_breaker(store: &Store, kind: &str) {
     let Ok(runs) = store.runs(&[]) else { return };
+    let resumed = store.resumed_at(kind).ok().flatten().unwrap_or_default();
     let ended: Vec<&Run> = runs
         .iter()
         .rev()
         .filter(|r| {
             r.kind == kind
+                && r.finished_at.as_deref().unwrap_or("") > resumed.as_str()
                 && (r.state.is_failure()
                     || matches!(
                         r.state,

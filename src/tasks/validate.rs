@@ -79,7 +79,8 @@ impl AcceptResult {
 }
 
 /// Runs `command` with `sh -c` in `dir`, in its own process group, killed (the whole group)
-/// after `timeout`; `env` is added to the environment, `unset` removed from it.
+/// after `timeout` or when `cancel` fires; `env` is added to the environment, `unset` removed
+/// from it.
 pub fn run_command(
     command: &str,
     dir: &Path,
@@ -87,6 +88,7 @@ pub fn run_command(
     env: &[(String, String)],
     unset: &[&str],
     log: &Path,
+    cancel: Option<&crate::agents::CancelToken>,
 ) -> AcceptResult {
     let started = Instant::now();
     let result = |exit_code, timed_out, output_tail| AcceptResult {
@@ -124,7 +126,10 @@ pub fn run_command(
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
+            Ok(None)
+                if started.elapsed() >= timeout
+                    || cancel.is_some_and(crate::agents::CancelToken::is_cancelled) =>
+            {
                 kill_group(pgid);
                 timed_out = true;
                 break child.wait().ok();
@@ -221,12 +226,21 @@ mod tests {
             &[],
             &[],
             &log,
+            None,
         );
         assert_eq!((ok.exit_code, ok.timed_out), (Some(3), false));
         assert_eq!(ok.output_tail.trim(), "hello");
         let marker = dir.path().join("child.pid");
         let cmd = format!("sleep 30 & echo $! > {}; wait", marker.display());
-        let hung = run_command(&cmd, dir.path(), Duration::from_millis(300), &[], &[], &log);
+        let hung = run_command(
+            &cmd,
+            dir.path(),
+            Duration::from_millis(300),
+            &[],
+            &[],
+            &log,
+            None,
+        );
         assert!(hung.timed_out && hung.exit_code.is_none() && !hung.passed());
         let pid: i32 = std::fs::read_to_string(&marker)
             .unwrap()

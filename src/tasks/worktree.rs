@@ -43,7 +43,7 @@ pub fn worktree_path(state_dir: &Path, run_id: &str) -> PathBuf {
 }
 
 /// A git worktree's name may not hold `/` or start with `.`.
-fn worktree_name(run_id: &str) -> String {
+pub fn worktree_name(run_id: &str) -> String {
     format!("gatehouse-{run_id}")
 }
 

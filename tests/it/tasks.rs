@@ -247,6 +247,10 @@ fn failures_fail_the_run_and_leave_nothing_behind() {
     }
     // The hanging agent's children, detached with setsid, died with it.
     let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
+    assert!(
+        !pids.trim().is_empty(),
+        "the hanging agent recorded no children"
+    );
     for pid in pids.split_whitespace() {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         assert!(
@@ -318,31 +322,60 @@ fn wait_for(
 fn a_commit_triggers_a_trusted_task_in_the_daemon() {
     let env = TestEnv::new();
     let repo = setup(&env);
-    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
     let start = repo.gatehouse(&["daemon", "start"]);
     assert_eq!(start.code, 0, "{}", start.stderr);
     let _daemon = Daemon(&repo);
+    let quiet_enough = || std::thread::sleep(Duration::from_millis(1500));
+    // An untrusted task is not triggered.
+    repo.write("docs/early.txt", "early\n");
+    repo.commit("docs while untrusted");
+    quiet_enough();
+    assert!(
+        runs(&repo).is_empty(),
+        "an untrusted task ran: {:?}",
+        runs(&repo)
+    );
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
     // A commit that does not touch docs/ triggers nothing; one that does queues the task.
     repo.write("app.py", "def f(x: int) -> int:\n    return x + 1\n");
     repo.commit("code");
     repo.write("docs/more.txt", "more\n");
     let commit = repo.commit("docs");
+    repo.write("README.md", "the user's own edit, not committed\n");
+    let before = snapshot(&repo);
     let all = wait_for(
         &repo,
         "the triggered run to be ready",
         Duration::from_secs(30),
         |runs| runs.iter().any(|r| r["state"] == "ready"),
     );
+    assert_eq!(
+        snapshot(&repo),
+        before,
+        "the daemon's run touched the user's files"
+    );
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["base"], commit.as_str());
     assert_eq!(all[0]["trigger"], "commit");
-    let id = all[0]["id"].as_str().unwrap();
-    assert_no_scratch(&repo, id, true);
-    let accepted = repo.gatehouse(&["review", "accept", id]);
+    let id = all[0]["id"].as_str().unwrap().to_string();
+    assert_no_scratch(&repo, &id, true);
+    let accepted = repo.gatehouse(&["review", "accept", &id]);
     assert_eq!(accepted.code, 0, "{}", accepted.stderr);
     assert!(
         repo.git(&["log", "-1", "--format=%B"])
             .contains("Gatehouse-Task: docs")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join("README.md")).unwrap(),
+        "the user's own edit, not committed\n"
+    );
+    // The accepted commit touches docs/ too, but it is the task's own result: no new run.
+    quiet_enough();
+    assert_eq!(
+        runs(&repo).len(),
+        1,
+        "accepting re-triggered the task: {:?}",
+        runs(&repo)
     );
 }
 
@@ -376,7 +409,11 @@ fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
     assert_eq!(all[0]["id"], id.as_str());
     assert_no_scratch(&repo, &id, false);
     assert_eq!(snapshot(&repo), before);
-    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap_or_default();
+    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
+    assert!(
+        !pids.trim().is_empty(),
+        "the hanging agent recorded no children"
+    );
     for p in pids.split_whitespace() {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
         assert!(
