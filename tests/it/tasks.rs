@@ -61,6 +61,7 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
         ("docs-reject", "ok", "false", ""),
         ("docs-hang", "hang", "true", ""),
         ("docs-costly", "costly", "true", ""),
+        ("docs-sneaky", "ok", "echo sneaked >> README.md", ""),
     ] {
         let timeout = if agent == "hang" { "2s" } else { "60s" };
         repo.write(
@@ -224,6 +225,11 @@ fn failures_fail_the_run_and_leave_nothing_behind() {
         ("docs-reject", "failed", "acceptance failed: false"),
         ("docs-hang", "timed_out", "timed out"),
         ("docs-costly", "over_budget", "over the budget of 300000"),
+        (
+            "docs-sneaky",
+            "failed",
+            "after the acceptance commands, changed files outside the task's scope: README.md",
+        ),
     ] {
         let started = Instant::now();
         let out = repo.gatehouse(&["task", "run", task]);
