@@ -111,6 +111,11 @@ struct CodexEvents {
 }
 
 impl Events for CodexEvents {
+    fn usage(&self) -> Usage {
+        // `turn.completed` carries the thread's cumulative usage so far.
+        self.usage
+    }
+
     fn line(&mut self, line: &str) {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
             return;

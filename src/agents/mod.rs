@@ -52,6 +52,36 @@ pub struct Invocation<'a> {
     /// Variables set for the agent on top of its environment (gatehouse's own, e.g. the git
     /// configuration that turns hooks off in a scratch worktree).
     pub extra_env: &'a [(String, String)],
+    /// The run's budget: the agent is stopped as soon as the usage it reports while it runs
+    /// goes over (agents that report usage only at the end are judged at the end).
+    pub budget: Budget,
+}
+
+/// Limits on what one run may spend.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Budget {
+    pub max_tokens: Option<u64>,
+    pub max_usd: Option<f64>,
+}
+
+impl Budget {
+    /// Why `usage` (priced with `price` when the agent reports no cost) is over, if it is.
+    pub fn exceeded(&self, usage: &Usage, price: Option<&Price>) -> Option<String> {
+        if let Some(max) = self.max_tokens
+            && usage.total_tokens() > max
+        {
+            return Some(format!(
+                "used {} tokens, over the budget of {max}",
+                usage.total_tokens()
+            ));
+        }
+        match (self.max_usd, usage.with_price(price).cost_usd) {
+            (Some(max), Some(cost)) if cost > max => {
+                Some(format!("cost ${cost:.2}, over the budget of ${max:.2}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How an agent run ended.
@@ -62,6 +92,8 @@ pub struct Outcome {
     pub timed_out: bool,
     /// Stopped through the [`CancelToken`] (the daemon is stopping, or `runs cancel`).
     pub cancelled: bool,
+    /// Stopped because the usage it reported went over the run's budget.
+    pub over_budget: bool,
     /// The exit code of the agent process; `None` when a signal ended it.
     pub exit_code: Option<i32>,
     /// Why the run failed, in one line.
@@ -240,6 +272,8 @@ fn run_in(
         timeout: inv.timeout,
         writable: env::writable_dirs(config, inv),
         marker: (RUN_MARKER_VAR, &token),
+        budget: inv.budget,
+        price: config.price,
     };
     let mut events = adapter.events(config, inv);
     let finished = sandbox::execute(&spec, events.as_mut(), cancel, limits)?;
@@ -249,7 +283,10 @@ fn run_in(
         stdout_tail: &finished.stdout_tail,
     };
     let mut report = events.finish(&end);
-    if finished.timed_out {
+    if let Some(reason) = &finished.over_budget {
+        report.success = false;
+        report.error = Some(format!("stopped: {reason}"));
+    } else if finished.timed_out {
         report.success = false;
         report.error = Some(format!("timed out after {}", human(inv.timeout)));
     } else if finished.cancelled {
@@ -259,7 +296,8 @@ fn run_in(
     Ok(Outcome {
         success: report.success,
         timed_out: finished.timed_out,
-        cancelled: finished.cancelled,
+        cancelled: finished.cancelled && finished.over_budget.is_none(),
+        over_budget: finished.over_budget.is_some(),
         exit_code: finished.exit_code,
         error: if report.success { None } else { report.error },
         usage: report.usage.with_price(config.price.as_ref()),
@@ -319,6 +357,10 @@ fn adapter(kind: AdapterKind) -> &'static dyn Adapter {
 /// Reads one agent's stdout as it streams, then judges the run.
 trait Events: Send {
     fn line(&mut self, line: &str);
+    /// The usage reported so far (for budgets while the agent runs).
+    fn usage(&self) -> Usage {
+        Usage::default()
+    }
     fn finish(self: Box<Self>, end: &End) -> Report;
 }
 

@@ -39,6 +39,9 @@ pub struct Spec<'a> {
     pub writable: Vec<PathBuf>,
     /// The variable (name, value) that marks every process of this run.
     pub marker: (&'a str, &'a str),
+    /// Stop the agent once the usage it reports goes over this.
+    pub budget: super::Budget,
+    pub price: Option<super::Price>,
 }
 
 /// How the process ended.
@@ -47,6 +50,8 @@ pub struct Finished {
     pub signal: Option<i32>,
     pub timed_out: bool,
     pub cancelled: bool,
+    /// Why it was stopped for its budget, if it was.
+    pub over_budget: Option<String>,
     pub confinement: Confinement,
     pub stdout_tail: String,
     pub duration: Duration,
@@ -115,10 +120,14 @@ pub fn execute(
         log,
         stdout_tail: String::new(),
         open_streams: 2,
+        over_budget: None,
     };
     let ended = run.supervise(&receiver, events, cancel, limits, started)?;
     let Supervisor {
-        log, stdout_tail, ..
+        log,
+        stdout_tail,
+        over_budget,
+        ..
     } = run;
     if let Err(e) = log.finish() {
         tracing::warn!("agent log {}: {e}", spec.log.display());
@@ -128,6 +137,7 @@ pub fn execute(
         signal: ended.status.signal(),
         timed_out: ended.timed_out,
         cancelled: ended.cancelled,
+        over_budget,
         confinement,
         stdout_tail,
         duration: started.elapsed(),
@@ -147,6 +157,7 @@ struct Supervisor<'a> {
     log: BoundedLog,
     stdout_tail: String,
     open_streams: u32,
+    over_budget: Option<String>,
 }
 
 impl Supervisor<'_> {
@@ -197,6 +208,16 @@ impl Supervisor<'_> {
                     },
                     Instant::now(),
                 ));
+            } else if self.over_budget.is_none()
+                && let Some(reason) = self
+                    .spec
+                    .budget
+                    .exceeded(&events.usage(), self.spec.price.as_ref())
+            {
+                self.log
+                    .note(&format!("over budget ({reason}); stopping the agent"));
+                self.over_budget = Some(reason);
+                cancel.cancel();
             } else if now >= deadline || cancel.is_cancelled() {
                 let timed_out = now >= deadline;
                 self.log.note(&if timed_out {

@@ -66,6 +66,7 @@ impl Fixture {
             timeout: self.timeout,
             home: Some(&self.home),
             extra_env: &[],
+            budget: crate::agents::Budget::default(),
         }
     }
 

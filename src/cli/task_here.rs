@@ -39,6 +39,10 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
         timeout: task.timeout,
         home: home.as_deref(),
         extra_env: &extra,
+        budget: agents::Budget {
+            max_tokens: task.budget.max_tokens,
+            max_usd: task.budget.max_usd,
+        },
     };
     // A CI engine cancelling the job (SIGTERM) stops the agent instead of orphaning it.
     let cancel = CancelToken::new();

@@ -207,6 +207,10 @@ fn stages(
         timeout: task.timeout,
         home: env.home,
         extra_env: &worktree_git_env(),
+        budget: agents::Budget {
+            max_tokens: task.budget.max_tokens,
+            max_usd: task.budget.max_usd,
+        },
     };
     let (program, args) = agents::command_line(agent, &inv);
     summary.command = std::iter::once(program).chain(args).collect();
@@ -215,6 +219,10 @@ fn stages(
     record_usage(finish, &outcome.usage);
     summary.final_message.clone_from(&outcome.final_message);
     summary.confinement = Some(format!("{:?}", outcome.confinement));
+    if outcome.over_budget {
+        finish.error = outcome.error.clone();
+        return Ok(RunState::OverBudget);
+    }
     if outcome.cancelled {
         return Ok(RunState::Cancelled);
     }
@@ -225,7 +233,12 @@ fn stages(
         ));
         return Ok(RunState::TimedOut);
     }
-    if let Some(reason) = over_budget(task, &outcome.usage) {
+    let budget = agents::Budget {
+        max_tokens: task.budget.max_tokens,
+        max_usd: task.budget.max_usd,
+    };
+    // Agents that report usage only at the end are judged here.
+    if let Some(reason) = budget.exceeded(&outcome.usage, None) {
         finish.error = Some(reason);
         return Ok(RunState::OverBudget);
     }
@@ -434,24 +447,6 @@ fn record_usage(finish: &mut Finish, usage: &Usage) {
         reasoning: usage.reasoning,
     };
     finish.cost_usd = usage.cost_usd;
-}
-
-/// Why a run's usage exceeds its task's budget, if it does.
-fn over_budget(task: &Task, usage: &Usage) -> Option<String> {
-    if let Some(max) = task.budget.max_tokens
-        && usage.total_tokens() > max
-    {
-        return Some(format!(
-            "used {} tokens, over the budget of {max}",
-            usage.total_tokens()
-        ));
-    }
-    match (task.budget.max_usd, usage.cost_usd) {
-        (Some(max), Some(cost)) if cost > max => {
-            Some(format!("cost ${cost:.2}, over the budget of ${max:.2}"))
-        }
-        _ => None,
-    }
 }
 
 /// Pauses a kind whose last [`BREAKER_THRESHOLD`] finished runs all failed.

@@ -41,7 +41,7 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
         ),
         agent(
             "costly",
-            "STANDIN_EDIT = \"docs/notes.txt\", STANDIN_USAGE = \"900000,0,5000,0\"",
+            "STANDIN_EDIT = \"docs/notes.txt\", STANDIN_USAGE = \"900000,0,5000,0\", STANDIN_LINGER = \"120\"",
         ),
     ]
     .concat();
