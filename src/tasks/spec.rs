@@ -154,11 +154,22 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
             let span = trigger.span();
             let t = trigger.into_inner();
             match (t.on.as_deref(), t.every) {
-                (Some("commit"), None) => Trigger::Commit {
-                    paths: t.paths.unwrap_or_default(),
-                },
+                (Some("commit"), None) => {
+                    let paths = t.paths.unwrap_or_default();
+                    PatternSet::new(&paths).map_err(|e| err(Some(span.clone()), e.to_string()))?;
+                    Trigger::Commit { paths }
+                }
                 (Some("manual"), None) => Trigger::Manual,
-                (None, Some(every)) if t.paths.is_none() => Trigger::Every(duration(&every)?),
+                (None, Some(every)) if t.paths.is_none() => {
+                    let interval = duration(&every)?;
+                    if interval < Duration::from_secs(60) {
+                        return Err(err(
+                            Some(every.span()),
+                            "`every` must be at least 1m".into(),
+                        ));
+                    }
+                    Trigger::Every(interval)
+                }
                 _ => {
                     return Err(err(Some(span), "expected `{ on = \"commit\", paths = [...] }`, `{ on = \"manual\" }` or `{ every = \"24h\" }`".into()));
                 }
@@ -323,6 +334,17 @@ max_usd = 1.00
         assert_eq!(e.line_column().map(|l| l.0), Some(8), "{e}");
         let e = parse(".gatehouse/tasks/bad name.toml", EXAMPLE).unwrap_err();
         assert!(e.to_string().contains("not a task name"), "{e}");
+    }
+
+    #[test]
+    fn an_interval_under_a_minute_is_refused() {
+        let every = EXAMPLE.replace(
+            "trigger = { on = \"commit\", paths = [\"api/**\"] }",
+            "trigger = { every = \"0s\" }",
+        );
+        let e = parse("t.toml", &every).unwrap_err();
+        assert!(e.to_string().contains("at least 1m"), "{e}");
+        assert_eq!(e.line_column().map(|l| l.0), Some(8));
     }
 
     #[test]
