@@ -77,6 +77,22 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
     repo
 }
 
+/// The children the hanging stand-in detached (it records their pids) are gone (or zombies).
+fn assert_hang_children_gone(env: &TestEnv) {
+    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
+    assert!(
+        !pids.trim().is_empty(),
+        "the hanging agent recorded no children"
+    );
+    for pid in pids.split_whitespace() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "child {pid} of the hanging agent survived: {stat}"
+        );
+    }
+}
+
 /// Gives the hanging task a timeout long enough to act on it while it runs.
 fn hang_for_minutes(repo: &TestRepo<'_>) {
     let file = repo.root.join(".gatehouse/tasks/docs-hang.toml");
@@ -252,18 +268,7 @@ fn failures_fail_the_run_and_leave_nothing_behind() {
         assert_no_scratch(&repo, run["id"].as_str().unwrap(), false);
     }
     // The hanging agent's children, detached with setsid, died with it.
-    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
-    assert!(
-        !pids.trim().is_empty(),
-        "the hanging agent recorded no children"
-    );
-    for pid in pids.split_whitespace() {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            stat.is_empty() || stat.contains(") Z "),
-            "child {pid} of the hanging agent survived: {stat}"
-        );
-    }
+    assert_hang_children_gone(&env);
     assert_eq!(snapshot(&repo), before);
     // Three failed runs of one kind in a row pause it.
     for _ in 0..2 {
@@ -415,18 +420,7 @@ fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
     assert_eq!(all[0]["id"], id.as_str());
     assert_no_scratch(&repo, &id, false);
     assert_eq!(snapshot(&repo), before);
-    let pids = std::fs::read_to_string(env.path().join("hang.pids")).unwrap();
-    assert!(
-        !pids.trim().is_empty(),
-        "the hanging agent recorded no children"
-    );
-    for p in pids.split_whitespace() {
-        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-        assert!(
-            stat.is_empty() || stat.contains(") Z "),
-            "agent child {p} survived the daemon: {stat}"
-        );
-    }
+    assert_hang_children_gone(&env);
     drop(guard);
 }
 
