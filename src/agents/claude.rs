@@ -85,6 +85,7 @@ impl super::Adapter for Claude {
         Box::new(ClaudeEvents {
             max_turns: config.max_turns,
             result: None,
+            live: std::collections::BTreeMap::new(),
         })
     }
 }
@@ -92,15 +93,39 @@ impl super::Adapter for Claude {
 struct ClaudeEvents {
     max_turns: Option<u32>,
     result: Option<Value>,
+    /// The usage of each API response so far, by message id (one response streams as several
+    /// `assistant` events that repeat its usage), for budgets while claude runs.
+    live: std::collections::BTreeMap<String, Usage>,
 }
 
 impl Events for ClaudeEvents {
     fn line(&mut self, line: &str) {
-        if let Ok(event) = serde_json::from_str::<Value>(line)
-            && event.get("type").and_then(Value::as_str) == Some("result")
-        {
-            self.result = Some(event);
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            return;
+        };
+        match event.get("type").and_then(Value::as_str) {
+            Some("result") => self.result = Some(event),
+            Some("assistant") => {
+                let message = event.get("message");
+                let id = message.and_then(|m| m.get("id")).and_then(Value::as_str);
+                if let (Some(id), Some(message)) = (id, message)
+                    && message.get("usage").is_some()
+                {
+                    self.live.insert(id.to_string(), usage_of(message));
+                }
+            }
+            _ => {}
         }
+    }
+
+    fn usage(&self) -> Usage {
+        self.live.values().fold(Usage::default(), |sum, u| Usage {
+            input: sum.input + u.input,
+            cached_input: sum.cached_input + u.cached_input,
+            output: sum.output + u.output,
+            reasoning: sum.reasoning + u.reasoning,
+            cost_usd: None,
+        })
     }
 
     fn finish(self: Box<Self>, end: &End) -> Report {
@@ -174,5 +199,33 @@ fn errors_of(result: &Value) -> String {
         String::new()
     } else {
         format!(": {}", errors.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_usage_sums_responses_once_each() {
+        let mut events = ClaudeEvents {
+            max_turns: None,
+            result: None,
+            live: std::collections::BTreeMap::new(),
+        };
+        let assistant = |id: &str, input: u64, output: u64| {
+            format!(
+                r#"{{"type":"assistant","message":{{"id":"{id}","usage":{{"input_tokens":{input},"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":{output}}}}}}}"#
+            )
+        };
+        events.line(&assistant("msg_1", 5, 20));
+        events.line(&assistant("msg_1", 5, 20));
+        events.line(&assistant("msg_2", 7, 30));
+        events.line("not json");
+        let usage = events.usage();
+        assert_eq!(
+            (usage.input, usage.cached_input, usage.output),
+            (5 + 110 + 7 + 110, 200, 50)
+        );
     }
 }
