@@ -49,11 +49,6 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
     super::task::ctrlc_cancel(cancel.clone())?;
     let outcome = agents::run(&task.agent, &agent, &inv, &cancel)?;
     let changed = validate::changed_files(repo.git2())?;
-    let outside: Vec<&str> = changed
-        .iter()
-        .filter(|c| !task.in_scope(&c.path))
-        .map(|c| c.path.as_str())
-        .collect();
     let mut error = if !outcome.success {
         Some(
             outcome
@@ -63,34 +58,13 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
         )
     } else if changed.is_empty() {
         Some("the agent changed no file".into())
-    } else if !outside.is_empty() {
-        Some(format!(
-            "changed files outside the task's scope: {}",
-            outside.join(", ")
-        ))
     } else {
-        None
+        runner::scope_error(&task, &changed)
     };
     let mut acceptance = Vec::new();
     if error.is_none() {
-        for (n, accept) in task.accept.iter().enumerate() {
-            if let Accept::Run { command, timeout } = accept {
-                let log = run_dir.join(format!("accept-{n}.log"));
-                let result = validate::run_command(
-                    command,
-                    &workdir,
-                    *timeout,
-                    &extra,
-                    super::env::git_local_vars(),
-                    &log,
-                    Some(&cancel),
-                );
-                if !result.passed() && error.is_none() {
-                    error = Some(format!("acceptance failed: {command}"));
-                }
-                acceptance.push(result);
-            }
-        }
+        acceptance = runner::run_acceptance(&task, &workdir, &run_dir, &cancel);
+        error = runner::acceptance_error(&acceptance);
     }
     let paths = changed
         .iter()

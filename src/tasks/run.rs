@@ -22,42 +22,20 @@ use crate::store::runs::{Finish, Run, RunState, Tokens};
 pub const BREAKER_THRESHOLD: usize = 3;
 
 /// What a review shows, stored as JSON on the run.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub goal: String,
     pub agent: String,
     pub command: Vec<String>,
     pub base: String,
     pub commit: Option<String>,
-    pub files_changed: Vec<ChangedFile>,
-    pub diffstat: Option<Stat>,
-    pub acceptance: Vec<AcceptOutcome>,
-    pub findings: Vec<serde_json::Value>,
+    pub files_changed: Vec<Changed>,
+    pub diffstat: Option<DiffStat>,
+    pub acceptance: Vec<AcceptResult>,
+    pub findings: Vec<Finding>,
     pub final_message: Option<String>,
     pub confinement: Option<String>,
     pub log: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
-pub struct ChangedFile {
-    pub path: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
-pub struct Stat {
-    pub files: usize,
-    pub insertions: usize,
-    pub deletions: usize,
-}
-
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
-pub struct AcceptOutcome {
-    pub command: String,
-    pub exit_code: Option<i32>,
-    pub timed_out: bool,
-    pub duration_ms: u64,
-    pub output_tail: String,
 }
 
 /// Where everything a run needs lives.
@@ -260,8 +238,55 @@ fn stages(
     validate(env, run, task, &path, &dir, base, cancel, summary, finish)
 }
 
-/// Every change of the worktree must be in scope; `None` when it is, else why not.
-fn scope_error(task: &Task, changed: &[Changed]) -> Option<String> {
+/// Runs the task's acceptance commands in `dir` (logs in `run_dir`), in order, each with its
+/// timeout; stops starting new ones once `cancel` fires.
+pub fn run_acceptance(
+    task: &Task,
+    dir: &Path,
+    run_dir: &Path,
+    cancel: &CancelToken,
+) -> Vec<AcceptResult> {
+    let mut results = Vec::new();
+    for (n, accept) in task.accept.iter().enumerate() {
+        let Accept::Run { command, timeout } = accept else {
+            continue;
+        };
+        if cancel.is_cancelled() {
+            break;
+        }
+        let log = run_dir.join(format!("accept-{n}.log"));
+        // The run marker lets a restarted daemon find and kill what a killed one left.
+        let mut vars = worktree_git_env();
+        vars.push((
+            agents::RUN_MARKER_VAR.into(),
+            format!("{}-accept", std::process::id()),
+        ));
+        let unset = crate::cli::env::git_local_vars();
+        results.push(validate::run_command(
+            command,
+            dir,
+            *timeout,
+            &vars,
+            unset,
+            &log,
+            Some(cancel),
+        ));
+    }
+    results
+}
+
+/// Why acceptance failed, if it did.
+pub fn acceptance_error(results: &[AcceptResult]) -> Option<String> {
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| r.command.as_str())
+        .collect();
+    (!failed.is_empty()).then(|| format!("acceptance failed: {}", failed.join("; ")))
+}
+
+/// Every change must be in scope; `None` when it is, else why not.
+pub fn scope_error(task: &Task, changed: &[Changed]) -> Option<String> {
     let outside: Vec<&str> = changed
         .iter()
         .filter(|c| !task.in_scope(&c.path))
@@ -313,13 +338,7 @@ fn validate(
         return Ok(RunState::Failed);
     }
     let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
-    summary.files_changed = changed
-        .iter()
-        .map(|c| ChangedFile {
-            path: c.path.clone(),
-            status: c.status.into(),
-        })
-        .collect();
+    summary.files_changed.clone_from(&changed);
     if changed.is_empty() {
         finish.error = Some("the agent changed no file".into());
         return Ok(RunState::Failed);
@@ -328,39 +347,12 @@ fn validate(
         finish.error = Some(error);
         return Ok(RunState::Failed);
     }
-    let mut failed = Vec::new();
-    for (n, accept) in task.accept.iter().enumerate() {
-        if let Accept::Run { command, timeout } = accept {
-            if cancel.is_cancelled() {
-                return Ok(RunState::Cancelled);
-            }
-            let log = dir.join(format!("accept-{n}.log"));
-            let unset = crate::cli::env::git_local_vars();
-            // The run marker lets a restarted daemon find and kill what a killed one left.
-            let mut vars = worktree_git_env();
-            vars.push((
-                agents::RUN_MARKER_VAR.into(),
-                format!("{}-accept", std::process::id()),
-            ));
-            let result: AcceptResult =
-                validate::run_command(command, path, *timeout, &vars, unset, &log, Some(cancel));
-            if !result.passed() {
-                failed.push(command.clone());
-            }
-            summary.acceptance.push(AcceptOutcome {
-                command: result.command,
-                exit_code: result.exit_code,
-                timed_out: result.timed_out,
-                duration_ms: result.duration_ms,
-                output_tail: result.output_tail,
-            });
-        }
-    }
+    summary.acceptance = run_acceptance(task, path, dir, cancel);
     if cancel.is_cancelled() {
         return Ok(RunState::Cancelled);
     }
-    if !failed.is_empty() {
-        finish.error = Some(format!("acceptance failed: {}", failed.join("; ")));
+    if let Some(error) = acceptance_error(&summary.acceptance) {
+        finish.error = Some(error);
         return Ok(RunState::Failed);
     }
     // An acceptance command (a formatter, a lockfile update) may have changed files too: what
@@ -370,13 +362,7 @@ fn validate(
         finish.error = Some(format!("after the acceptance commands, {error}"));
         return Ok(RunState::Failed);
     }
-    summary.files_changed = changed
-        .iter()
-        .map(|c| ChangedFile {
-            path: c.path.clone(),
-            status: c.status.into(),
-        })
-        .collect();
+    summary.files_changed = changed;
     let subject = task
         .goal
         .lines()
@@ -389,22 +375,11 @@ fn validate(
     let commit = validate::commit(&worktree, base, &subject, &run.task, &run.id)
         .map_err(|e| e.to_string())?;
     summary.commit = Some(commit.to_string());
-    let DiffStat {
-        files,
-        insertions,
-        deletions,
-    } = validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?;
-    summary.diffstat = Some(Stat {
-        files,
-        insertions,
-        deletions,
-    });
-    let findings = gate(env, base, commit).map_err(|e| e.to_string())?;
-    summary.findings = findings
-        .iter()
-        .filter_map(|f| serde_json::to_value(f).ok())
-        .collect();
-    let blocking: Vec<&Finding> = findings
+    summary.diffstat =
+        Some(validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?);
+    summary.findings = gate(env, base, commit).map_err(|e| e.to_string())?;
+    let blocking: Vec<&Finding> = summary
+        .findings
         .iter()
         .filter(|f| f.level == Level::Block)
         .collect();

@@ -117,6 +117,16 @@ fn snapshot(repo: &TestRepo<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>, String, String) 
     )
 }
 
+/// Task `name` as `task list --format json` shows it.
+fn listed(repo: &TestRepo<'_>, name: &str) -> Value {
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
+    let tasks = list["tasks"].as_array().cloned().unwrap_or_default();
+    tasks
+        .into_iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no task {name}: {list}"))
+}
+
 fn runs(repo: &TestRepo<'_>) -> Vec<Value> {
     let out = repo.gatehouse(&["runs", "list", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -274,14 +284,7 @@ fn failures_fail_the_run_and_leave_nothing_behind() {
     for _ in 0..2 {
         repo.gatehouse(&["task", "run", "docs-fail"]);
     }
-    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
-    let fail = list["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "docs-fail")
-        .unwrap()
-        .clone();
+    let fail = listed(&repo, "docs-fail");
     assert!(
         fail["paused"]
             .as_str()
@@ -428,26 +431,9 @@ fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
 fn task_files_are_validated_listed_and_trusted() {
     let env = TestEnv::new();
     let repo = setup(&env);
-    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
-    let docs = list["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "docs")
-        .unwrap()
-        .clone();
-    assert_eq!(docs["trusted"], false);
+    assert_eq!(listed(&repo, "docs")["trusted"], false);
     assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
-    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
-    assert_eq!(
-        list["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "docs")
-            .unwrap()["trusted"],
-        true
-    );
+    assert_eq!(listed(&repo, "docs")["trusted"], true);
     // Editing the file untrusts it.
     let file = repo.root.join(".gatehouse/tasks/docs.toml");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -456,16 +442,7 @@ fn task_files_are_validated_listed_and_trusted() {
         text.replace("Improve the notes.", "Improve the notes a lot."),
     )
     .unwrap();
-    let list = repo.gatehouse(&["task", "list", "--format", "json"]).json();
-    assert_eq!(
-        list["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "docs")
-            .unwrap()["trusted"],
-        false
-    );
+    assert_eq!(listed(&repo, "docs")["trusted"], false);
     // A broken task file names file, line and column.
     repo.write(
         ".gatehouse/tasks/bad.toml",
