@@ -2,6 +2,16 @@
 
 use crate::common::{TestEnv, TestRepo, findings};
 
+/// A missing-import finding as `findings` lists it.
+fn mi(path: &str, line: u64, code: &str) -> (String, u64, String, String) {
+    (
+        path.to_string(),
+        line,
+        "missing-import".to_string(),
+        code.to_string(),
+    )
+}
+
 fn project(env: &TestEnv) -> TestRepo<'_> {
     let repo = env.repo("r");
     repo.write(
@@ -33,28 +43,12 @@ fn hallucinated_imports_in_a_range_block_with_their_positions() {
     repo.commit("agent");
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD", "--format", "json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let rule = "missing-import".to_string();
     assert_eq!(
         findings(&run.json()),
         [
-            (
-                "src/app/main.py".to_string(),
-                3,
-                rule.clone(),
-                "undeclared-package".to_string()
-            ),
-            (
-                "src/app/main.py".to_string(),
-                4,
-                rule.clone(),
-                "missing-name".to_string()
-            ),
-            (
-                "src/app/main.py".to_string(),
-                5,
-                rule,
-                "missing-module".to_string()
-            ),
+            mi("src/app/main.py", 3, "undeclared-package"),
+            mi("src/app/main.py", 4, "missing-name"),
+            mi("src/app/main.py", 5, "missing-module"),
         ]
     );
     let human = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD"]);
@@ -78,12 +72,7 @@ fn results_do_not_depend_on_what_is_installed() {
     let before = repo.gatehouse(&["check", "--format", "json", "--no-cache"]);
     assert_eq!(
         findings(&before.json()),
-        [(
-            "src/app/main.py".to_string(),
-            1,
-            "missing-import".to_string(),
-            "undeclared-package".to_string()
-        )]
+        [mi("src/app/main.py", 1, "undeclared-package")]
     );
     // A virtualenv in the working tree, not ignored, with numpy installed (and requests not).
     repo.write(".venv/pyvenv.cfg", "home = /usr/bin\n")
@@ -123,12 +112,7 @@ fn cached_results_follow_renamed_modules_and_edited_manifests() {
     let renamed = repo.gatehouse(&["check", "--rule", "missing-import", "--format", "json"]);
     assert_eq!(
         findings(&renamed.json()),
-        [(
-            "src/app/main.py".to_string(),
-            3,
-            "missing-import".to_string(),
-            "missing-module".to_string()
-        )]
+        [mi("src/app/main.py", 3, "missing-module")]
     );
     repo.git(&["mv", "src/app/text.py", "src/app/util.py"]);
     // So must a dependency dropped from the manifest.
@@ -146,12 +130,7 @@ fn cached_results_follow_renamed_modules_and_edited_manifests() {
     ]);
     assert_eq!(
         findings(&dropped.json()),
-        [(
-            "src/app/main.py".to_string(),
-            2,
-            "missing-import".to_string(),
-            "undeclared-package".to_string()
-        )]
+        [mi("src/app/main.py", 2, "undeclared-package")]
     );
     // Editing the imported module re-checks its importer; editing a file the importer never
     // read does not.
@@ -172,12 +151,7 @@ fn cached_results_follow_renamed_modules_and_edited_manifests() {
     assert!(edited.stderr.contains("2 parsed"), "{}", edited.stderr);
     assert_eq!(
         findings(&edited.json()),
-        [(
-            "src/app/main.py".to_string(),
-            3,
-            "missing-import".to_string(),
-            "missing-name".to_string()
-        )]
+        [mi("src/app/main.py", 3, "missing-name")]
     );
     repo.write("src/app/__init__.py", "VERSION = 1\n");
     let unrelated = repo.gatehouse(&["check", "--rule", "missing-import", "--stats"]);
