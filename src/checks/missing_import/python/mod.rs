@@ -34,7 +34,7 @@ pub fn check(file: &ParsedFile<'_>, options: &Options, memo: &Memo, out: &mut Ve
         return;
     }
     let paths = file.project.paths();
-    let index = memo.index.get_or_init(|| Index::new(paths, &[]));
+    let index = memo.index.get_or_init(|| Index::new(paths));
     let project = project_of(file, options, memo, index);
     let roots = roots(file.path, &project, index);
     let ctx = Ctx {

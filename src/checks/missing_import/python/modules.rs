@@ -39,7 +39,7 @@ pub enum Found {
 }
 
 impl Index {
-    pub fn new(paths: &[String], generated: &[String]) -> Index {
+    pub fn new(paths: &[String]) -> Index {
         let mut index = Index::default();
         let environments: Vec<&str> = paths
             .iter()
@@ -51,7 +51,7 @@ impl Index {
                     .iter()
                     .any(|e| path.starts_with(e) && path[e.len()..].starts_with('/'))
         };
-        for path in paths.iter().chain(generated).filter(|p| !installed(p)) {
+        for path in paths.iter().filter(|p| !installed(p)) {
             let mut dir = path.as_str();
             while let Some((parent, _)) = dir.rsplit_once('/') {
                 if !index.dirs.insert(parent.to_string()) {
@@ -253,7 +253,7 @@ mod tests {
             .iter()
             .map(|s| (*s).to_string())
             .collect();
-        let index = Index::new(&paths, &[]);
+        let index = Index::new(&paths);
         assert_eq!(index.resolve("src", &["pkg", "mod"]).0, 2);
         assert_eq!(index.resolve("src", &["pkg", "nope"]).0, 1);
         assert_eq!(index.resolve("src", &["pkg", "mod", "deeper"]).0, 2);
@@ -268,7 +268,7 @@ mod tests {
         .iter()
         .map(|s| (*s).to_string())
         .collect();
-        let index = Index::new(&installed, &[]);
+        let index = Index::new(&installed);
         assert!(!index.exists_anywhere("numpy") && !index.exists_anywhere("yaml"));
     }
 }
