@@ -32,6 +32,10 @@ pub struct AgentConfig {
     pub provider: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// The model endpoint, for a proxy, a gateway or a local model server: codex gets a
+    /// `model_providers` table for it, claude `ANTHROPIC_BASE_URL`, gemini
+    /// `GOOGLE_GEMINI_BASE_URL`, aider `--openai-api-base`.
+    pub base_url: Option<String>,
     /// claude's `--max-turns`.
     pub max_turns: Option<u32>,
     /// USD per million tokens, used when the agent reports no cost itself.
@@ -117,6 +121,7 @@ impl AgentConfig {
             provider: None,
             region: None,
             profile: None,
+            base_url: None,
             max_turns: None,
             price: None,
             writable: Vec::new(),

@@ -281,8 +281,10 @@ fn run_in(
         exit_code: finished.exit_code,
         signal: finished.signal,
         stdout_tail: &finished.stdout_tail,
+        stderr_tail: &finished.stderr_tail,
     };
     let mut report = events.finish(&end);
+    remove_run_homes(inv.run_dir);
     if let Some(reason) = &finished.over_budget {
         report.success = false;
         report.error = Some(format!("stopped: {reason}"));
@@ -306,6 +308,22 @@ fn run_in(
         confinement: finished.confinement,
         duration: finished.duration,
     })
+}
+
+/// Deletes the directories the run left in its run directory once the agent is gone: the
+/// per-run config homes (they hold a copy of the user's credentials) and its temp dir. The
+/// files (prompt, log, last message) stay for `runs show` and `runs log`.
+fn remove_run_homes(run_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!("cannot remove {}: {e}", entry.path().display());
+        }
+    }
 }
 
 /// Kills every process left over from runs that process `runner` started (found by their
@@ -370,6 +388,8 @@ struct End<'a> {
     signal: Option<i32>,
     /// The last few KB of stdout.
     stdout_tail: &'a str,
+    /// The last few KB of stderr.
+    stderr_tail: &'a str,
 }
 
 impl End<'_> {

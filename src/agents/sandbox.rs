@@ -54,6 +54,8 @@ pub struct Finished {
     pub over_budget: Option<String>,
     pub confinement: Confinement,
     pub stdout_tail: String,
+    /// The last few KB of stderr (agents such as gemini and aider say why they failed there).
+    pub stderr_tail: String,
     pub duration: Duration,
 }
 
@@ -119,6 +121,7 @@ pub fn execute(
         tree,
         log,
         stdout_tail: String::new(),
+        stderr_tail: String::new(),
         open_streams: 2,
         over_budget: None,
     };
@@ -126,6 +129,7 @@ pub fn execute(
     let Supervisor {
         log,
         stdout_tail,
+        stderr_tail,
         over_budget,
         ..
     } = run;
@@ -140,6 +144,7 @@ pub fn execute(
         over_budget,
         confinement,
         stdout_tail,
+        stderr_tail,
         duration: started.elapsed(),
     })
 }
@@ -156,6 +161,7 @@ struct Supervisor<'a> {
     tree: Tree,
     log: BoundedLog,
     stdout_tail: String,
+    stderr_tail: String,
     open_streams: u32,
     over_budget: Option<String>,
 }
@@ -252,23 +258,16 @@ impl Supervisor<'_> {
                 if line.len() <= MAX_LINE {
                     let text = String::from_utf8_lossy(&line);
                     events.line(&text);
-                    self.keep_tail(&text);
+                    keep_tail(&mut self.stdout_tail, &text);
                 }
             }
-            Chunk::Err(line) => self.log.line(&line),
-            Chunk::Closed => self.open_streams = self.open_streams.saturating_sub(1),
-        }
-    }
-
-    fn keep_tail(&mut self, line: &str) {
-        self.stdout_tail.push_str(line);
-        self.stdout_tail.push('\n');
-        if self.stdout_tail.len() > 2 * TAIL {
-            let mut cut = self.stdout_tail.len() - TAIL;
-            while !self.stdout_tail.is_char_boundary(cut) {
-                cut += 1;
+            Chunk::Err(line) => {
+                self.log.line(&line);
+                if line.len() <= MAX_LINE {
+                    keep_tail(&mut self.stderr_tail, &String::from_utf8_lossy(&line));
+                }
             }
-            self.stdout_tail.drain(..cut);
+            Chunk::Closed => self.open_streams = self.open_streams.saturating_sub(1),
         }
     }
 
@@ -444,4 +443,17 @@ fn shell_words(args: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Appends `line` to `tail`, keeping roughly the last `TAIL` bytes.
+fn keep_tail(tail: &mut String, line: &str) {
+    tail.push_str(line);
+    tail.push('\n');
+    if tail.len() > 2 * TAIL {
+        let mut cut = tail.len() - TAIL;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail.drain(..cut);
+    }
 }

@@ -164,8 +164,9 @@ fn codex_success_reads_usage_and_last_message() {
         serde_json::from_str(&std::fs::read_to_string(&argv).expect("argv")).expect("json");
     let (_, expected) = command_line(&config, &fx.invocation());
     assert_eq!(argv[1..], expected[..]);
-    // A per-run CODEX_HOME seeded with the user's sign-in.
-    assert!(fx.run_dir.join("codex-home/auth.json").is_file());
+    // The per-run CODEX_HOME held a copy of the user's sign-in: it is gone with the run.
+    assert!(!fx.run_dir.join("codex-home").exists());
+    assert!(!fx.run_dir.join("tmp").exists());
 }
 
 #[test]
@@ -260,9 +261,8 @@ fn claude_success_normalises_usage() {
         Some("I updated standin-edit.txt.")
     );
     assert_eq!(fx.edited(), "edited by the claude stand-in\n");
-    let config_dir = fx.run_dir.join("claude-config");
-    assert!(config_dir.join(".credentials.json").is_file());
-    assert!(config_dir.join(".claude.json").is_file());
+    // The per-run config dir held a copy of the user's credentials: it is gone with the run.
+    assert!(!fx.run_dir.join("claude-config").exists());
 }
 
 #[test]

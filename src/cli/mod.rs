@@ -116,6 +116,15 @@ pub mod env {
             .map(std::path::PathBuf::from)
     }
 
+    /// Where per-user state outside any repository goes: `$XDG_STATE_HOME` when it is an absolute
+    /// path (the XDG base directory rules ignore a relative one), else `$HOME/.local/state`.
+    pub fn state_home() -> Option<std::path::PathBuf> {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(std::path::PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| home().map(|h| h.join(".local").join("state")))
+    }
+
     /// `HOME`: where service files go.
     pub fn home() -> Option<std::path::PathBuf> {
         std::env::var_os("HOME")

@@ -47,7 +47,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Some(Action::List { format }) => list(&store, *format),
         Some(Action::Show { id, format }) => {
             let run = find(&store, id)?;
-            print(*format, &to_json(&run), &human(&run))
+            let mut json = to_json(&run);
+            let mut text = human(&run);
+            if run.state.is_active() {
+                let worktree = crate::tasks::worktree::worktree_path(
+                    &crate::tasks::worktree::root(&repo),
+                    &run.id,
+                );
+                text.push_str(&format!("worktree {}\n", worktree.display()));
+                json["worktree"] = Value::String(worktree.display().to_string());
+            }
+            print(*format, &json, &text)
         }
         Some(Action::Log { id }) => {
             let run = find(&store, id)?;

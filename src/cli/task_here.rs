@@ -63,7 +63,7 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
     };
     let mut acceptance = Vec::new();
     if error.is_none() {
-        acceptance = runner::run_acceptance(&task, &workdir, &run_dir, &cancel);
+        acceptance = runner::run_acceptance(&task, &workdir, &run_dir, home.as_deref(), &cancel);
         error = runner::acceptance_error(&acceptance);
     }
     let paths = changed

@@ -187,21 +187,28 @@ pub fn recover(store: &Store, repo: &Repo, at_start: bool) -> Result<Vec<String>
             ..Finish::default()
         };
         store.finish(&run.id, RunState::Interrupted, &finish)?;
-        let _ = worktree::remove(repo.git2(), &repo.state_dir(), &run.task, &run.id, false);
+        let _ = worktree::remove(
+            repo.git2(),
+            &worktree::root(repo),
+            &run.task,
+            &run.id,
+            false,
+        );
         recovered.push(run.id);
     }
     if !at_start {
         return Ok(recovered);
     }
     // Worktree directories no run owns any more (a crash between creating and recording).
-    if let Ok(entries) = std::fs::read_dir(repo.state_dir().join("worktrees")) {
+    let root = worktree::root(repo);
+    if let Ok(entries) = std::fs::read_dir(&root) {
         for entry in entries.flatten() {
             let id = entry.file_name().to_string_lossy().into_owned();
             let run = store.run(&id)?;
             if !run.as_ref().is_some_and(|r| r.state.is_active()) {
                 let task = run.as_ref().map(|r| r.task.clone()).unwrap_or_default();
                 let review = run.as_ref().is_some_and(|r| r.state == RunState::Ready);
-                let _ = worktree::remove(repo.git2(), &repo.state_dir(), &task, &id, review);
+                let _ = worktree::remove(repo.git2(), &root, &task, &id, review);
             }
         }
     }

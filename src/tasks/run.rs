@@ -114,7 +114,7 @@ pub fn execute(
     }
     let _ = worktree::remove(
         env.repo.git2(),
-        &state_dir,
+        &worktree::root(env.repo),
         &run.task,
         &run.id,
         state == RunState::Ready,
@@ -163,8 +163,8 @@ fn stages(
     let state_dir = env.repo.state_dir();
     let base =
         Oid::from_str(&run.base).map_err(|e| format!("bad base commit {}: {e}", run.base))?;
-    let path =
-        worktree::create(repo, &state_dir, &run.task, &run.id, base).map_err(|e| e.to_string())?;
+    let path = worktree::create(repo, &worktree::root(env.repo), &run.task, &run.id, base)
+        .map_err(|e| e.to_string())?;
     let branch = worktree::branch_name(&run.task, &run.id);
     env.store
         .set_branch(&run.id, &branch)
@@ -238,12 +238,18 @@ fn stages(
     validate(env, run, task, &path, &dir, base, cancel, summary, finish)
 }
 
-/// Runs the task's acceptance commands in `dir` (logs in `run_dir`), in order, each with its
-/// timeout; stops starting new ones once `cancel` fires.
+/// Runs the task's acceptance commands in `dir` (each with its own directory `accept-N` in
+/// `run_dir` for its log and temp files), in order, each with its timeout; stops starting new
+/// ones once `cancel` fires.
+///
+/// They run code the agent just wrote (a test, a conftest, a build script), so they run exactly
+/// like the agent: through the agents' sandbox (process group, Landlock writes only in `dir`
+/// and their own directory, the environment allowlist, the run marker), as `sh -c COMMAND`.
 pub fn run_acceptance(
     task: &Task,
     dir: &Path,
     run_dir: &Path,
+    home: Option<&Path>,
     cancel: &CancelToken,
 ) -> Vec<AcceptResult> {
     let mut results = Vec::new();
@@ -254,25 +260,61 @@ pub fn run_acceptance(
         if cancel.is_cancelled() {
             break;
         }
-        let log = run_dir.join(format!("accept-{n}.log"));
-        // The run marker lets a restarted daemon find and kill what a killed one left.
-        let mut vars = worktree_git_env();
-        vars.push((
-            agents::RUN_MARKER_VAR.into(),
-            format!("{}-accept", std::process::id()),
-        ));
-        let unset = crate::cli::env::git_local_vars();
-        results.push(validate::run_command(
+        results.push(run_confined(
             command,
             dir,
+            &run_dir.join(format!("accept-{n}")),
             *timeout,
-            &vars,
-            unset,
-            &log,
-            Some(cancel),
+            home,
+            cancel,
         ));
     }
     results
+}
+
+/// One acceptance command in the agents' sandbox.
+fn run_confined(
+    command: &str,
+    dir: &Path,
+    own_dir: &Path,
+    timeout: std::time::Duration,
+    home: Option<&Path>,
+    cancel: &CancelToken,
+) -> AcceptResult {
+    let mut config = AgentConfig::new(agents::AdapterKind::Command);
+    config.program = Some("/bin/sh".into());
+    config.args = vec!["-c".into(), command.to_string()];
+    let inv = Invocation {
+        worktree: dir,
+        run_dir: own_dir,
+        prompt: "",
+        timeout,
+        home,
+        extra_env: &worktree_git_env(),
+        budget: agents::Budget::default(),
+    };
+    let started = std::time::Instant::now();
+    let elapsed = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match agents::run("acceptance", &config, &inv, cancel) {
+        Ok(outcome) => AcceptResult {
+            command: command.to_string(),
+            exit_code: if outcome.timed_out || outcome.cancelled {
+                None
+            } else {
+                outcome.exit_code
+            },
+            timed_out: outcome.timed_out,
+            duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
+            output_tail: validate::tail(&outcome.log, validate::OUTPUT_TAIL),
+        },
+        Err(e) => AcceptResult {
+            command: command.to_string(),
+            exit_code: None,
+            timed_out: false,
+            duration_ms: elapsed(),
+            output_tail: format!("cannot run the acceptance command: {e}"),
+        },
+    }
 }
 
 /// Why acceptance failed, if it did.
@@ -347,7 +389,7 @@ fn validate(
         finish.error = Some(error);
         return Ok(RunState::Failed);
     }
-    summary.acceptance = run_acceptance(task, path, dir, cancel);
+    summary.acceptance = run_acceptance(task, path, dir, env.home, cancel);
     if cancel.is_cancelled() {
         return Ok(RunState::Cancelled);
     }

@@ -2,10 +2,7 @@
 //! scope, the acceptance commands, and gatehouse's own gate; then the commit.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use git2::{Oid, Repository, Status, StatusOptions};
 use serde::Serialize;
@@ -78,86 +75,6 @@ impl AcceptResult {
     }
 }
 
-/// Runs `command` with `sh -c` in `dir`, in its own process group, killed (the whole group)
-/// after `timeout` or when `cancel` fires; `env` is added to the environment, `unset` removed
-/// from it.
-pub fn run_command(
-    command: &str,
-    dir: &Path,
-    timeout: Duration,
-    env: &[(String, String)],
-    unset: &[&str],
-    log: &Path,
-    cancel: Option<&crate::agents::CancelToken>,
-) -> AcceptResult {
-    let started = Instant::now();
-    let result = |exit_code, timed_out, output_tail| AcceptResult {
-        command: command.to_string(),
-        exit_code,
-        timed_out,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        output_tail,
-    };
-    let output = match std::fs::File::create(log) {
-        Ok(f) => f,
-        Err(e) => return result(None, false, format!("cannot create {}: {e}", log.display())),
-    };
-    let Ok(errors) = output.try_clone() else {
-        return result(None, false, "cannot duplicate the output file".into());
-    };
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(output)
-        .stderr(errors)
-        .process_group(0);
-    for name in unset {
-        cmd.env_remove(name);
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return result(None, false, format!("cannot start sh: {e}")),
-    };
-    let pgid = child.id();
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None)
-                if started.elapsed() >= timeout
-                    || cancel.is_some_and(crate::agents::CancelToken::is_cancelled) =>
-            {
-                kill_group(pgid);
-                timed_out = true;
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
-        }
-    };
-    // Whatever the command left running in its group goes too.
-    kill_group(pgid);
-    let code = if timed_out {
-        None
-    } else {
-        status.and_then(|s| s.code())
-    };
-    result(code, timed_out, tail(log, OUTPUT_TAIL))
-}
-
-/// Kills a process group, ignoring one that is already gone.
-pub fn kill_group(pgid: u32) {
-    if let Ok(pgid) = i32::try_from(pgid) {
-        // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH, which is fine.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
-    }
-}
-
 /// The last `max` bytes of a file, lossily decoded.
 pub fn tail(path: &Path, max: u64) -> String {
     let Ok(mut file) = std::fs::File::open(path) else {
@@ -214,51 +131,6 @@ pub fn diffstat(repo: &Repository, base: Oid, tip: Oid) -> Result<DiffStat, git2
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_command_past_its_timeout_is_killed_with_its_children() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("out.log");
-        let ok = run_command(
-            "echo hello; exit 3",
-            dir.path(),
-            Duration::from_secs(5),
-            &[],
-            &[],
-            &log,
-            None,
-        );
-        assert_eq!((ok.exit_code, ok.timed_out), (Some(3), false));
-        assert_eq!(ok.output_tail.trim(), "hello");
-        let marker = dir.path().join("child.pid");
-        let cmd = format!("sleep 30 & echo $! > {}; wait", marker.display());
-        let hung = run_command(
-            &cmd,
-            dir.path(),
-            Duration::from_millis(300),
-            &[],
-            &[],
-            &log,
-            None,
-        );
-        assert!(hung.timed_out && hung.exit_code.is_none() && !hung.passed());
-        let pid: i32 = std::fs::read_to_string(&marker)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        // A killed child may linger as a zombie until its new parent reaps it: that is dead.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = state
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with(['Z', 'X']));
-        assert!(
-            !alive,
-            "the background child of a timed-out command must be killed: {state}"
-        );
-    }
 
     #[test]
     fn the_tail_is_bounded() {

@@ -1,9 +1,16 @@
-//! Scratch worktrees: `<git-common-dir>/gatehouse/worktrees/<run-id>` on branch
+//! Scratch worktrees: `$XDG_STATE_HOME/gatehouse/worktrees/<repo-key>/<run-id>` on branch
 //! `gatehouse/<task>/<run-id>`, created from the base commit with libgit2 (no hooks run, the
 //! user's working tree, index and HEAD are never touched), locked with the run id, and removed
 //! when the run ends.
+//!
+//! They live outside the repository's `.git/` because agents treat everything under `.git/` as
+//! off limits (Claude Code refuses every edit there), and outside the user's tree so that no
+//! tool of the user's sees them.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+
+use crate::git::Repo;
 
 use git2::{Oid, Repository, WorktreeAddOptions, WorktreePruneOptions};
 
@@ -37,9 +44,37 @@ pub fn branch_name(task: &str, run_id: &str) -> String {
     format!("gatehouse/{task}/{run_id}")
 }
 
-/// Where a run's worktree lives.
-pub fn worktree_path(state_dir: &Path, run_id: &str) -> PathBuf {
-    state_dir.join("worktrees").join(run_id)
+/// The directory holding `repo`'s scratch worktrees: one per repository under the user's state
+/// home, named after the repository's directory and a hash of its git directory's canonical path
+/// (two clones never share one). Without a home, `<git-common-dir>/gatehouse/worktrees`.
+pub fn root(repo: &Repo) -> PathBuf {
+    let common = repo.common_dir();
+    let common = common
+        .canonicalize()
+        .unwrap_or_else(|_| common.to_path_buf());
+    let Some(state_home) = crate::cli::env::state_home() else {
+        return repo.state_dir().join("worktrees");
+    };
+    let hash = crate::git::hash_blob(common.as_os_str().as_encoded_bytes()).to_string();
+    let name = common
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| {
+            n.to_string_lossy().replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+                "_",
+            )
+        })
+        .unwrap_or_default();
+    state_home
+        .join("gatehouse")
+        .join("worktrees")
+        .join(format!("{name}-{}", &hash[..12]))
+}
+
+/// Where a run's worktree lives, under [`root`].
+pub fn worktree_path(root: &Path, run_id: &str) -> PathBuf {
+    root.join(run_id)
 }
 
 /// A git worktree's name may not hold `/` or start with `.`.
@@ -50,7 +85,7 @@ pub fn worktree_name(run_id: &str) -> String {
 /// Creates the branch at `base` and a worktree checked out on it, locked with the run id.
 pub fn create(
     repo: &Repository,
-    state_dir: &Path,
+    root: &Path,
     task: &str,
     run_id: &str,
     base: Oid,
@@ -63,13 +98,15 @@ pub fn create(
         .branch(&branch, &commit, false)
         .map_err(git("cannot create branch", branch.clone()))?
         .into_reference();
-    let path = worktree_path(state_dir, run_id);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| WorktreeError::Io {
-            path: parent.to_path_buf(),
+    let path = worktree_path(root, run_id);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(|source| WorktreeError::Io {
+            path: root.to_path_buf(),
             source,
         })?;
-    }
     let mut options = WorktreeAddOptions::new();
     options.reference(Some(&reference));
     let worktree = repo
@@ -85,12 +122,12 @@ pub fn create(
 /// `keep_branch`. Whatever is already gone is fine.
 pub fn remove(
     repo: &Repository,
-    state_dir: &Path,
+    root: &Path,
     task: &str,
     run_id: &str,
     keep_branch: bool,
 ) -> Result<(), WorktreeError> {
-    let path = worktree_path(state_dir, run_id);
+    let path = worktree_path(root, run_id);
     if let Ok(worktree) = repo.find_worktree(&worktree_name(run_id)) {
         let _ = worktree.unlock();
         let mut prune = WorktreePruneOptions::new();
@@ -142,7 +179,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (repo, base) = repo_with_commit(dir.path());
         let head = repo.head().unwrap().name().unwrap().to_string();
-        let state = dir.path().join(".git/gatehouse");
+        let state = dir.path().join("worktrees");
         let path = create(&repo, &state, "annotate", "r1", base).unwrap();
         assert!(path.join("a.txt").is_file());
         let worktree = repo.find_worktree("gatehouse-r1").unwrap();

@@ -5,6 +5,7 @@ mod common;
 mod config;
 mod daemon;
 mod hooks;
+mod hostile;
 mod imports;
 mod sensitive;
 mod tasks;

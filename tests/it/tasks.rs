@@ -133,11 +133,29 @@ fn runs(repo: &TestRepo<'_>) -> Vec<Value> {
     out.json()["runs"].as_array().cloned().unwrap_or_default()
 }
 
+/// Where the scratch worktrees of `repo` live: under the (test) home's state directory, one
+/// directory per repository, never inside `.git/`.
+fn worktrees_root(repo: &TestRepo<'_>) -> std::path::PathBuf {
+    let base = repo
+        .env
+        .path()
+        .join("home/.local/state/gatehouse/worktrees");
+    let mut dirs: Vec<_> = std::fs::read_dir(&base)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        dirs.len() <= 1,
+        "one repository, one worktree root: {dirs:?}"
+    );
+    dirs.pop().unwrap_or(base)
+}
+
 fn assert_no_scratch(repo: &TestRepo<'_>, id: &str, branch_kept: bool) {
     assert!(
-        !repo.root.join(".git/gatehouse/worktrees").join(id).exists(),
+        !worktrees_root(repo).join(id).exists(),
         "worktree of {id} left behind"
     );
+    assert!(!repo.root.join(".git/gatehouse/worktrees").exists());
     let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
     let branches = repo.git(&["branch", "--list", "gatehouse/*"]);
@@ -407,8 +425,12 @@ fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
         runs.iter().any(|r| r["state"] == "running")
     });
     let id = all[0]["id"].as_str().unwrap().to_string();
-    let worktree = repo.root.join(".git/gatehouse/worktrees").join(&id);
-    assert!(worktree.exists());
+    let worktree = worktrees_root(&repo).join(&id);
+    assert!(worktree.exists(), "{}", worktree.display());
+    let shown = repo
+        .gatehouse(&["runs", "show", &id, "--format", "json"])
+        .json();
+    assert_eq!(shown["worktree"], worktree.display().to_string().as_str());
     let pid = daemon_pid(&repo).unwrap();
     // SAFETY: killing the daemon this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -1,0 +1,8 @@
+//! The hostile suite: each test is one attack on a trust boundary (a hostile agent inside a run,
+//! a hostile repository, a hostile pusher to a server) that once got through, and must not again.
+//! README "Security model" lists the classes and the test that covers each.
+
+mod checks;
+mod daemon;
+mod sandbox;
+mod server;

@@ -1,0 +1,103 @@
+//! Hostile: an agent inside a run. What it writes runs again as the task's acceptance commands,
+//! so those must be held exactly like the agent: the same environment allowlist and the same
+//! write confinement.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{TestEnv, TestRepo};
+
+/// A repository whose `docs` task is done by the codex stand-in and accepted by `accept`.
+fn repo_with_acceptance<'e>(env: &'e TestEnv, accept: &str) -> TestRepo<'e> {
+    let repo = env.repo("r");
+    let codex = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stand-ins/codex");
+    repo.write(
+        ".gatehouse/config.toml",
+        format!(
+            "[agents.ok]\nadapter = \"codex\"\nprogram = \"{}\"\nenv = {{ STANDIN_EDIT = \"docs/notes.txt\" }}\n",
+            codex.display()
+        ),
+    )
+    .write("docs/notes.txt", "notes\n")
+    .write(
+        ".gatehouse/tasks/docs.toml",
+        format!(
+            "kind = \"docs\"\ngoal = \"Improve the notes.\"\nscope = [\"docs/**\"]\nagent = \"ok\"\n\
+             timeout = \"60s\"\n[[accept]]\nrun = '''{accept}'''\n"
+        ),
+    );
+    repo.commit("base");
+    repo
+}
+
+fn only_run(repo: &TestRepo<'_>) -> Value {
+    let out = repo.gatehouse(&["runs", "list", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.json()["runs"][0].clone()
+}
+
+#[test]
+fn acceptance_commands_get_neither_the_users_secrets_nor_writes_outside_the_worktree() {
+    let env = TestEnv::new();
+    let outside = env.path().join("pwned.txt");
+    // What a conftest.py or build script the agent wrote would do: read a credential from the
+    // environment, and plant a file outside the worktree.
+    let accept = format!(
+        "printf '%s' \"$AWS_SECRET_ACCESS_KEY$GITHUB_TOKEN\" > docs/leak.txt; \
+         echo pwned > {} 2>/dev/null; true",
+        outside.display()
+    );
+    let repo = repo_with_acceptance(&env, &accept);
+    let out = Run::new(
+        env.command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
+            .args(["task", "run", "docs", "--wait"])
+            .env("AWS_SECRET_ACCESS_KEY", "s3cr3t-aws")
+            .env("GITHUB_TOKEN", "ghp_s3cr3t")
+            .output()
+            .unwrap(),
+    );
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "ready", "{run}\n{}", out.0);
+    assert!(
+        !outside.exists(),
+        "an acceptance command wrote outside the worktree"
+    );
+    let branch = run["branch"].as_str().unwrap();
+    let leaked = repo.git(&["show", &format!("{branch}:docs/leak.txt")]);
+    assert_eq!(leaked, "", "an acceptance command saw the user's secrets");
+}
+
+#[test]
+fn an_acceptance_command_in_the_sandbox_keeps_its_exit_code_and_output() {
+    let env = TestEnv::new();
+    let repo = repo_with_acceptance(&env, "echo checking; exit 7");
+    let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "failed", "{run}\n{}", out.stderr);
+    let id = run["id"].as_str().unwrap();
+    let show = repo
+        .gatehouse(&["review", "show", id, "--format", "json"])
+        .json();
+    let acceptance = &show["acceptance"][0];
+    assert_eq!(acceptance["exit_code"], 7, "{show}");
+    assert!(
+        acceptance["output_tail"]
+            .as_str()
+            .is_some_and(|t| t.contains("checking")),
+        "{show}"
+    );
+}
+
+/// A command's combined output, for failure messages.
+struct Run(String);
+
+impl Run {
+    fn new(output: std::process::Output) -> Self {
+        Run(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
