@@ -140,8 +140,8 @@ pub fn resolve_program(
 /// Where the agent may write: its worktree, its run directory (its TMPDIR is in there), the table's
 /// `writable` entries, and the devices programs write to.
 pub fn writable_dirs(config: &AgentConfig, inv: &Invocation) -> Vec<PathBuf> {
-    // The run's own temp dir (TMPDIR) is inside the run dir; the shared /tmp is not writable,
-    // so an agent cannot leave files for other processes there.
+    // The run's own temp dir (TMPDIR) is inside the run dir; the shared /tmp and /dev/shm are
+    // not writable, so an agent cannot leave files for other processes there.
     let mut dirs = vec![inv.worktree.to_path_buf(), inv.run_dir.to_path_buf()];
     dirs.extend(config.writable.iter().map(|p| expand(p, inv)));
     for device in [
@@ -151,7 +151,6 @@ pub fn writable_dirs(config: &AgentConfig, inv: &Invocation) -> Vec<PathBuf> {
         "/dev/tty",
         "/dev/ptmx",
         "/dev/pts",
-        "/dev/shm",
     ] {
         dirs.push(PathBuf::from(device));
     }

@@ -30,7 +30,7 @@ impl BoundedLog {
         Ok(BoundedLog {
             path: path.to_path_buf(),
             previous,
-            file: Some(File::create(path)?),
+            file: Some(private_file(path)?),
             written: 0,
             cap: cap.max(MIN_CAP),
             dropped: 0,
@@ -75,7 +75,7 @@ impl BoundedLog {
         if std::fs::rename(&self.path, &self.previous).is_ok() {
             self.rotated = true;
         }
-        self.file = File::create(&self.path).ok();
+        self.file = private_file(&self.path).ok();
         self.written = 0;
     }
 
@@ -105,7 +105,7 @@ impl BoundedLog {
         };
         let dropped = self.dropped + old_len - keep + start as u64;
         let joined = self.path.with_extension("log.tmp");
-        let mut out = File::create(&joined)?;
+        let mut out = private_file(&joined)?;
         writeln!(
             out,
             "[gatehouse] {dropped} bytes of earlier output dropped (log cap {} bytes)",
@@ -117,6 +117,17 @@ impl BoundedLog {
         std::fs::rename(&joined, &self.path)?;
         std::fs::remove_file(&self.previous)
     }
+}
+
+/// Creates (or truncates) `path` readable by its owner only, whatever the umask.
+fn private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod procs;
 mod sandbox;
 pub mod usage;
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,6 +100,8 @@ pub struct Outcome {
     /// Why the run failed, in one line.
     pub error: Option<String>,
     pub usage: Usage,
+    /// Whether `usage.cost_usd` comes from the configured price table rather than the agent.
+    pub cost_estimated: bool,
     /// The agent's last message to the user.
     pub final_message: Option<String>,
     /// `run_dir/agent.log`: the agent's stdout and stderr, bounded, with gatehouse's notes.
@@ -234,7 +237,11 @@ fn run_in(
     mut agent_env: AgentEnv,
 ) -> Result<Outcome, AgentError> {
     config.validate(name)?;
-    std::fs::create_dir_all(inv.run_dir)
+    // Private whatever the umask: the prompt, the log and the config homes are the user's.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(inv.run_dir)
         .map_err(|e| AgentError::io("create the run directory", inv.run_dir, e))?;
     let prompt_file = inv.run_dir.join(PROMPT_FILE);
     std::fs::write(&prompt_file, inv.prompt)
@@ -302,6 +309,7 @@ fn run_in(
         over_budget: finished.over_budget.is_some(),
         exit_code: finished.exit_code,
         error: if report.success { None } else { report.error },
+        cost_estimated: report.usage.cost_usd.is_none() && config.price.is_some(),
         usage: report.usage.with_price(config.price.as_ref()),
         final_message: report.final_message,
         log: log_path,

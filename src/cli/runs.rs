@@ -91,6 +91,14 @@ pub(super) fn to_json(run: &Run) -> Value {
     value
 }
 
+/// Whether the run's cost came from the configured price table (the agent reported none).
+fn estimated(run: &Run) -> bool {
+    run.summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .is_some_and(|s| s["cost_estimated"] == true)
+}
+
 fn list(store: &Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let runs = store.runs(&[])?;
     let rows: Vec<Value> = runs.iter().map(to_json).collect();
@@ -149,8 +157,14 @@ fn human(run: &Run) -> String {
         run.tokens.cached_input,
         run.tokens.output,
         run.tokens.reasoning,
-        run.cost_usd
-            .map_or("unknown".into(), |c| format!("${c:.4}"))
+        run.cost_usd.map_or("unknown".into(), |c| format!(
+            "${c:.4}{}",
+            if estimated(run) {
+                " (estimated from the price table)"
+            } else {
+                ""
+            }
+        ))
     ));
     if let Some(error) = &run.error {
         t.push_str(&format!("error: {error}\n"));
@@ -246,12 +260,16 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitStatus> {
         durations.sort_unstable();
         let median = durations.get(durations.len() / 2).copied();
         let tokens: u64 = runs.iter().map(|r| r.tokens.total()).sum();
-        let cost: f64 = runs.iter().filter_map(|r| r.cost_usd).sum();
-        let wasted: f64 = runs
+        // Folded from +0.0: an empty f64 sum is -0.0, printed as "$-0.00".
+        let cost = runs
+            .iter()
+            .filter_map(|r| r.cost_usd)
+            .fold(0.0, |a, b| a + b);
+        let wasted = runs
             .iter()
             .filter(|r| r.state.is_failure())
             .filter_map(|r| r.cost_usd)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         let rate = if ended.is_empty() {
             0.0
         } else {

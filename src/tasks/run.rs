@@ -36,6 +36,8 @@ pub struct Summary {
     pub final_message: Option<String>,
     pub confinement: Option<String>,
     pub log: String,
+    /// The cost was computed from the agent table's `price`, not reported by the agent.
+    pub cost_estimated: bool,
 }
 
 /// Where everything a run needs lives.
@@ -196,6 +198,7 @@ fn stages(
     finish.exit_code = outcome.exit_code.map(i64::from);
     record_usage(finish, &outcome.usage);
     summary.final_message.clone_from(&outcome.final_message);
+    summary.cost_estimated = outcome.cost_estimated;
     summary.confinement = Some(format!("{:?}", outcome.confinement));
     if outcome.over_budget {
         finish.error = outcome.error.clone();
@@ -417,6 +420,11 @@ fn validate(
     let commit = validate::commit(&worktree, base, &subject, &run.task, &run.id)
         .map_err(|e| e.to_string())?;
     summary.commit = Some(commit.to_string());
+    let refused = validate::refused_content(&worktree, base, commit).map_err(|e| e.to_string())?;
+    if !refused.is_empty() {
+        finish.error = Some(refused.join("; "));
+        return Ok(RunState::Failed);
+    }
     summary.diffstat =
         Some(validate::diffstat(env.repo.git2(), base, commit).map_err(|e| e.to_string())?);
     summary.findings = gate(env, base, commit).map_err(|e| e.to_string())?;

@@ -115,6 +115,46 @@ pub struct DiffStat {
     pub deletions: usize,
 }
 
+/// What an agent may not bring, whatever its scope: a symbolic link (an in-scope file replaced by
+/// a link to `~/.ssh/id_rsa` would hand the secret to whatever reads the file next) and a new
+/// suppression comment (`gatehouse: ignore[…]`: an agent must not switch off its own gate; a
+/// human adds those). Returns one reason per offence, `path:line` first.
+pub fn refused_content(repo: &Repository, base: Oid, tip: Oid) -> Result<Vec<String>, git2::Error> {
+    let old = repo.find_commit(base)?.tree()?;
+    let new = repo.find_commit(tip)?.tree()?;
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut reasons = Vec::new();
+    for delta in diff.deltas() {
+        if delta.new_file().mode() == git2::FileMode::Link {
+            let path = delta.new_file().path().map(|p| p.display().to_string());
+            reasons.push(format!(
+                "{}: the agent made this a symbolic link (agents may not add links)",
+                path.unwrap_or_default()
+            ));
+        }
+    }
+    diff.foreach(
+        &mut |_, _| true,
+        None,
+        None,
+        Some(&mut |delta, _hunk, line| {
+            if line.origin() == '+'
+                && let Ok(text) = std::str::from_utf8(line.content())
+                && text.contains("gatehouse: ignore")
+            {
+                let path = delta.new_file().path().map(|p| p.display().to_string());
+                reasons.push(format!(
+                    "{}:{}: the agent added a suppression comment; suppressions need a human",
+                    path.unwrap_or_default(),
+                    line.new_lineno().unwrap_or(0)
+                ));
+            }
+            true
+        }),
+    )?;
+    Ok(reasons)
+}
+
 pub fn diffstat(repo: &Repository, base: Oid, tip: Oid) -> Result<DiffStat, git2::Error> {
     let old = repo.find_commit(base)?.tree()?;
     let new = repo.find_commit(tip)?.tree()?;

@@ -89,6 +89,95 @@ fn an_acceptance_command_in_the_sandbox_keeps_its_exit_code_and_output() {
     );
 }
 
+/// A repository whose `docs` task is done by `sh -c SCRIPT` (the `command` adapter).
+fn repo_with_agent_script<'e>(env: &'e TestEnv, script: &str) -> TestRepo<'e> {
+    let repo = env.repo("r");
+    repo.write(
+        ".gatehouse/config.toml",
+        format!(
+            "[agents.evil]\nadapter = \"command\"\nprogram = \"/bin/sh\"\nargs = [\"-c\", '''{script}''']\n"
+        ),
+    )
+    .write("docs/notes.txt", "notes\n")
+    .write("docs/conf.py", "x: int = 1\n")
+    .write(
+        ".gatehouse/tasks/docs.toml",
+        "kind = \"docs\"\ngoal = \"Improve the notes.\"\nscope = [\"docs/**\"]\nagent = \"evil\"\n\
+         timeout = \"60s\"\n[[accept]]\ngate = true\n",
+    );
+    repo.commit("base");
+    repo
+}
+
+#[test]
+fn an_agent_cannot_silence_its_own_gate_with_a_suppression_comment() {
+    let env = TestEnv::new();
+    // Without the comment this untyped function blocks the run; with it, the gate would pass.
+    let repo = repo_with_agent_script(
+        &env,
+        "printf 'def f(x):  # gatehouse: ignore[untyped-function]\\n    return x\\n' >> docs/conf.py",
+    );
+    let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "failed", "{run}\n{}", out.stderr);
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("docs/conf.py:2") && error.contains("suppression"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_agent_cannot_replace_an_in_scope_file_by_a_link_to_a_secret() {
+    let env = TestEnv::new();
+    let secret = env.path().join("home/.ssh/id_ed25519");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, "PRIVATE KEY").unwrap();
+    let repo = repo_with_agent_script(
+        &env,
+        &format!(
+            "rm docs/notes.txt && ln -s {} docs/notes.txt",
+            secret.display()
+        ),
+    );
+    let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "failed", "{run}\n{}", out.stderr);
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("docs/notes.txt") && error.contains("symbolic link"),
+        "{error}"
+    );
+}
+
+#[test]
+fn run_directories_and_agent_logs_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let repo = repo_with_agent_script(&env, "echo more >> docs/notes.txt");
+    let out = Run::new(
+        env.command("sh", &repo.root)
+            .args([
+                "-c",
+                &format!(
+                    "umask 000; exec {} task run docs --wait",
+                    env!("CARGO_BIN_EXE_gatehouse")
+                ),
+            ])
+            .output()
+            .unwrap(),
+    );
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "ready", "{run}\n{}", out.0);
+    let dir = repo
+        .root
+        .join(".git/gatehouse/runs")
+        .join(run["id"].as_str().unwrap());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&dir.join("agent.log")), 0o600);
+}
+
 /// A command's combined output, for failure messages.
 struct Run(String);
 
