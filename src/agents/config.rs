@@ -36,7 +36,7 @@ pub struct AgentConfig {
     /// `model_providers` table for it, claude `ANTHROPIC_BASE_URL`, gemini
     /// `GOOGLE_GEMINI_BASE_URL`, aider `--openai-api-base`.
     pub base_url: Option<String>,
-    /// claude's `--max-turns`.
+    /// claude's `--max-turns`, gemini's `model.maxSessionTurns`.
     pub max_turns: Option<u32>,
     /// USD per million tokens, used when the agent reports no cost itself.
     pub price: Option<Price>,
@@ -44,6 +44,10 @@ pub struct AgentConfig {
     /// temp dir (Landlock), e.g. `["~/.gemini"]` for an agent that insists on writing there.
     #[serde(default)]
     pub writable: Vec<String>,
+    /// Extra paths the agent may read besides the system, its worktree and the toolchain
+    /// directories of the home (the rest of the home is hidden), e.g. `["~/.m2/settings.xml"]`.
+    #[serde(default)]
+    pub readable: Vec<String>,
 }
 
 /// Which adapter reads an agent.
@@ -125,6 +129,7 @@ impl AgentConfig {
             max_turns: None,
             price: None,
             writable: Vec::new(),
+            readable: Vec::new(),
         }
     }
 
@@ -180,9 +185,11 @@ impl AgentConfig {
                 "`region` and `profile` only apply with provider = \"{BEDROCK}\""
             )));
         }
-        if self.max_turns.is_some() && self.adapter != AdapterKind::Claude {
+        if self.max_turns.is_some()
+            && !matches!(self.adapter, AdapterKind::Claude | AdapterKind::Gemini)
+        {
             return Err(invalid(format!(
-                "`max_turns` applies to the claude adapter only, not {}",
+                "`max_turns` applies to the claude and gemini adapters only, not {}",
                 self.adapter
             )));
         }

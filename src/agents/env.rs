@@ -158,6 +158,32 @@ pub fn writable_dirs(config: &AgentConfig, inv: &Invocation) -> Vec<PathBuf> {
     dirs
 }
 
+/// Where the agent may read (see [`super::reads`]): besides the system and the home's
+/// toolchains, what it may write, the repository's git data (git works in the worktree), the
+/// program and the directories of its PATH, and the table's `readable` entries.
+pub fn read_scope(
+    config: &AgentConfig,
+    inv: &Invocation,
+    program: &Path,
+    writable: &[PathBuf],
+    path_var: Option<&OsStr>,
+) -> super::reads::ReadScope {
+    let mut allowed = writable.to_vec();
+    if let Ok(repo) = git2::Repository::open(inv.worktree) {
+        allowed.extend(super::reads::git_data(repo.commondir()));
+    }
+    allowed.push(program.to_path_buf());
+    if let Ok(real) = program.canonicalize() {
+        allowed.push(real);
+    }
+    allowed.extend(std::env::split_paths(path_var.unwrap_or_default()).filter(|p| p.is_absolute()));
+    allowed.extend(config.readable.iter().map(|p| expand(p, inv)));
+    super::reads::ReadScope {
+        home: inv.home.map(Path::to_path_buf),
+        allowed,
+    }
+}
+
 /// `~/x` → home/x; a relative path → worktree/path.
 fn expand(path: &str, inv: &Invocation) -> PathBuf {
     if let (Some(rest), Some(home)) = (path.strip_prefix("~/"), inv.home) {

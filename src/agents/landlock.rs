@@ -1,5 +1,7 @@
-//! Landlock: the agent may read everywhere but write only under its worktree, its run directory,
-//! its own temp dir (inside the run directory) and a few devices.
+//! Landlock: the agent may write only under its worktree, its run directory, its own temp dir
+//! (inside the run directory) and a few devices, and read only what [`super::reads`] allows
+//! (the system, its worktree, the repository's git data, the home's toolchains; not the rest of
+//! the home). And a PID namespace, so that the agent's whole process tree ends with it.
 //!
 //! Landlock restricts the calling thread and everything it then starts. The ruleset is therefore
 //! applied on a short-lived thread that does nothing but spawn the agent and end, so gatehouse
@@ -26,10 +28,13 @@ impl Confinement {
     pub fn describe(&self) -> String {
         match self {
             Confinement::Enforced => "Landlock enforced: writes limited to the worktree, the run \
-                                      directory and its temp dir"
+                                      directory and its temp dir; reads to the system, the \
+                                      worktree, the git data and the home's toolchains"
                 .into(),
             Confinement::Partial => "Landlock partly enforced (older kernel ABI): writes limited \
-                                     to the worktree, the run directory and its temp dir"
+                                     to the worktree, the run directory and its temp dir; reads \
+                                     to the system, the worktree, the git data and the home's \
+                                     toolchains"
                 .into(),
             Confinement::Unavailable(why) => format!("not confined: {why}"),
         }
@@ -40,27 +45,49 @@ impl Confinement {
     }
 }
 
-/// Spawns `command` under a ruleset that allows writes only beneath `writable`.
+/// Spawns `command` under a ruleset that allows writes only beneath `writable` and reads only
+/// beneath `readable` (and `writable`), as the first process of a PID namespace of its own
+/// where the kernel allows one: when it ends, the kernel kills everything it left behind, even
+/// processes that left its process group with `setsid` and dropped the run marker with `env -i`.
 pub fn spawn_confined(
     command: &mut Command,
     writable: &[PathBuf],
-) -> (io::Result<Child>, Confinement) {
+    readable: &[PathBuf],
+) -> (io::Result<Child>, Confinement, bool) {
     std::thread::scope(|scope| {
         let spawner = scope.spawn(|| {
-            let confinement = restrict_this_thread(writable);
-            (command.spawn(), confinement)
+            let namespaced = own_pid_namespace();
+            let confinement = restrict_this_thread(writable, readable);
+            (command.spawn(), confinement, namespaced)
         });
         spawner.join().unwrap_or_else(|_| {
             (
                 Err(io::Error::other("the spawning thread panicked")),
                 Confinement::Unavailable("the spawning thread panicked".into()),
+                false,
             )
         })
     })
 }
 
+/// Makes the children this thread starts from now on the first process of a new PID
+/// namespace. Needs CAP_SYS_ADMIN (root, or a user namespace of our own — which a threaded
+/// process cannot enter); false where it is not allowed, and the process group, the subreaper
+/// and the run marker are what end the agent's tree.
 #[cfg(target_os = "linux")]
-fn restrict_this_thread(writable: &[PathBuf]) -> Confinement {
+fn own_pid_namespace() -> bool {
+    // SAFETY: unshare(CLONE_NEWPID) changes only the namespace this thread's future children
+    // are created in; this thread exists only to spawn one child and end.
+    unsafe { libc::unshare(libc::CLONE_NEWPID) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn own_pid_namespace() -> bool {
+    false
+}
+
+#[cfg(target_os = "linux")]
+fn restrict_this_thread(writable: &[PathBuf], readable: &[PathBuf]) -> Confinement {
     use landlock::{
         ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
         path_beneath_rules,
@@ -70,7 +97,7 @@ fn restrict_this_thread(writable: &[PathBuf]) -> Confinement {
         Ruleset::default()
             .handle_access(AccessFs::from_all(abi))?
             .create()?
-            .add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))?
+            .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))?
             .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))?
             .restrict_self()
     };
@@ -87,6 +114,6 @@ fn restrict_this_thread(writable: &[PathBuf]) -> Confinement {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn restrict_this_thread(_writable: &[PathBuf]) -> Confinement {
+fn restrict_this_thread(_writable: &[PathBuf], _readable: &[PathBuf]) -> Confinement {
     Confinement::Unavailable("Landlock exists on Linux only".into())
 }

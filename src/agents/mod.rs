@@ -15,6 +15,7 @@ mod gemini;
 mod landlock;
 mod log;
 mod procs;
+mod reads;
 mod sandbox;
 pub mod usage;
 
@@ -264,10 +265,14 @@ fn run_in(
     let token = format!("{}-{}", std::process::id(), unique_suffix());
     agent_env.set(RUN_MARKER_VAR, &token);
 
+    let path_var = agent_env.get("PATH").map(std::ffi::OsStr::to_os_string);
     let stdin = adapter
         .prompt_on_stdin(config, inv)
         .then_some(inv.prompt.as_bytes());
     let log_path = inv.run_dir.join(LOG_FILE);
+    let writable = env::writable_dirs(config, inv);
+    let readable =
+        env::read_scope(config, inv, &program_path, &writable, path_var.as_deref()).roots();
     let spec = sandbox::Spec {
         agent: name,
         program: program_path,
@@ -277,7 +282,8 @@ fn run_in(
         stdin,
         log: &log_path,
         timeout: inv.timeout,
-        writable: env::writable_dirs(config, inv),
+        readable,
+        writable,
         marker: (RUN_MARKER_VAR, &token),
         budget: inv.budget,
         price: config.price,

@@ -37,6 +37,8 @@ pub struct Spec<'a> {
     pub log: &'a Path,
     pub timeout: Duration,
     pub writable: Vec<PathBuf>,
+    /// Where it may read (files and directories beneath); everything else is hidden.
+    pub readable: Vec<PathBuf>,
     /// The variable (name, value) that marks every process of this run.
     pub marker: (&'a str, &'a str),
     /// Stop the agent once the usage it reports goes over this.
@@ -89,13 +91,20 @@ pub fn execute(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let (spawned, confinement) = spawn_confined(&mut command, &spec.writable);
+    let (spawned, confinement, namespaced) =
+        spawn_confined(&mut command, &spec.writable, &spec.readable);
     log.note(&format!(
         "{} {}",
         spec.program.display(),
         shell_words(spec.args)
     ));
     log.note(&confinement.describe());
+    log.note(if namespaced {
+        "own PID namespace: everything the agent starts ends with it"
+    } else {
+        "no PID namespace (needs CAP_SYS_ADMIN): the process group, the subreaper and the run \
+         marker end the agent's tree; a child that leaves all three can outlive the run"
+    });
     let mut child = spawned.map_err(|source| AgentError::Spawn {
         agent: spec.agent.to_string(),
         program: spec.program.display().to_string(),

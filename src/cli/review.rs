@@ -229,6 +229,13 @@ fn accept(
         .workdir()
         .context("accepting needs a working tree")?
         .to_path_buf();
+    // On a detached HEAD the merge would land on no branch, and the review would be gone.
+    if repo.git2().head_detached().unwrap_or(false) {
+        bail!(
+            "HEAD is detached: switch to the branch the review should land on \
+             (`git switch BRANCH`), then accept again"
+        );
+    }
     refuse_if_dirty(repo, tip)?;
     let who = super::env::identity(repo)?;
     let settings = config::load_for(repo)?;

@@ -72,6 +72,31 @@ def start(name, prompt, argv):
         time.sleep(delay)
 
 
+def host_pid(pid):
+    """The pid as the test sees it. gatehouse may start the agent in a PID namespace of its own,
+    where our pids mean nothing to the test; /proc is still the host's, so its `NSpid:` lines
+    translate (the first field is the host's pid, the last ours)."""
+    try:
+        own_ns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return pid
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") != own_ns:
+                continue
+            with open(f"/proc/{entry}/status", encoding="utf-8") as status:
+                for line in status:
+                    if line.startswith("NSpid:"):
+                        fields = line.split()[1:]
+                        if fields and int(fields[-1]) == pid:
+                            return int(fields[0])
+        except (OSError, ValueError):
+            continue
+    return pid
+
+
 def hang():
     """Starts two children that escape the process group, records their pids, sleeps forever.
 
@@ -99,6 +124,7 @@ def hang():
     orphan = int(os.read(r, 64).decode())
     os.waitpid(first, 0)
     pids.append(orphan)
+    pids = [host_pid(p) for p in pids]
     pidfile = os.environ.get("STANDIN_PIDFILE")
     if pidfile:
         with open(pidfile, "w", encoding="utf-8") as f:

@@ -190,3 +190,86 @@ impl Run {
         ))
     }
 }
+
+#[test]
+fn accepting_on_a_detached_head_is_refused_and_keeps_the_review() {
+    let env = TestEnv::new();
+    let repo = repo_with_agent_script(&env, "echo more >> docs/notes.txt");
+    repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "ready", "{run}");
+    repo.git(&["switch", "-q", "--detach", "HEAD"]);
+    let id = run["id"].as_str().unwrap();
+    let accept = repo.gatehouse(&["review", "accept", id]);
+    assert_eq!(accept.code, 2, "{}{}", accept.stdout, accept.stderr);
+    assert!(
+        accept.stderr.contains("HEAD is detached"),
+        "{}",
+        accept.stderr
+    );
+    assert_eq!(only_run(&repo)["state"], "ready");
+    let branch = run["branch"].as_str().unwrap();
+    assert!(!repo.git(&["branch", "--list", branch]).is_empty());
+}
+
+#[test]
+fn an_agent_cannot_read_the_users_keys_or_other_repositories() {
+    let env = TestEnv::new();
+    let home = env.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_ed25519"), "PRIVATE KEY").unwrap();
+    std::fs::create_dir_all(home.join("src/other")).unwrap();
+    std::fs::write(home.join("src/other/.env"), "DB_PASSWORD=hunter2").unwrap();
+    let repo = repo_with_agent_script(
+        &env,
+        "{ cat ~/.ssh/id_ed25519; cat ~/src/other/.env; ls ~; } > docs/stolen.txt 2>/dev/null; \
+         echo done >> docs/stolen.txt",
+    );
+    let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "ready", "{run}\n{}", out.stderr);
+    let branch = run["branch"].as_str().unwrap();
+    let stolen = repo.git(&["show", &format!("{branch}:docs/stolen.txt")]);
+    assert_eq!(stolen, "done\n", "the agent read what it must not");
+}
+
+#[test]
+fn what_an_agent_detaches_with_setsid_and_env_i_ends_with_the_run() {
+    let env = TestEnv::new();
+    // The detached child's pid goes into the worktree (the agent may write only there): it
+    // proves the child started before the agent ended.
+    let repo = repo_with_agent_script(
+        &env,
+        "setsid env -i /bin/sh -c 'sleep 300 & echo $! > docs/survivor.pid; wait' & \
+         while [ ! -s docs/survivor.pid ]; do sleep 0.05; done; echo more >> docs/notes.txt",
+    );
+    let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    let branch = run["branch"].as_str().unwrap_or_default().to_string();
+    let pid = repo.git(&["show", &format!("{branch}:docs/survivor.pid")]);
+    assert!(!pid.trim().is_empty(), "{run}\n{}", out.stderr);
+    // That pid may be one inside the agent's namespace: look for the detached `sleep 300`
+    // (the only one with an empty environment) by name instead.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let survivors = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 300$"])
+            .output()
+            .unwrap();
+        let alive: Vec<String> = String::from_utf8_lossy(&survivors.stdout)
+            .split_whitespace()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/environ")).is_ok_and(|e| e.is_empty())
+            })
+            .map(String::from)
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a detached child outlived the run: {alive:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
