@@ -385,7 +385,21 @@ fn validate(
     let changed = validate::changed_files(&worktree).map_err(|e| e.to_string())?;
     summary.files_changed.clone_from(&changed);
     if changed.is_empty() {
-        finish.error = Some("the agent changed no file".into());
+        // The agent's last words usually say why (a refusal, a question, a missing file).
+        let said = summary
+            .final_message
+            .as_deref()
+            .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|m| !m.is_empty())
+            .map(|m| {
+                let cut: String = m.chars().take(300).collect();
+                format!(
+                    "; its last message: \"{cut}{}\"",
+                    if cut.len() < m.len() { "…" } else { "" }
+                )
+            })
+            .unwrap_or_default();
+        finish.error = Some(format!("the agent changed no file{said}"));
         return Ok(RunState::Failed);
     }
     if let Some(error) = scope_error(task, &changed) {

@@ -273,3 +273,19 @@ fn what_an_agent_detaches_with_setsid_and_env_i_ends_with_the_run() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_run_where_the_agent_changed_nothing_says_what_the_agent_said() {
+    let env = TestEnv::new();
+    let repo = repo_with_agent_script(
+        &env,
+        "echo 'I cannot edit docs/notes.txt: the file is read-only.'",
+    );
+    repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    let run = only_run(&repo);
+    assert_eq!(run["state"], "failed", "{run}");
+    assert_eq!(
+        run["error"],
+        "the agent changed no file; its last message: \"I cannot edit docs/notes.txt: the file is read-only.\"",
+    );
+}
