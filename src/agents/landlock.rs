@@ -89,13 +89,16 @@ fn own_pid_namespace() -> bool {
 #[cfg(target_os = "linux")]
 fn restrict_this_thread(writable: &[PathBuf], readable: &[PathBuf]) -> Confinement {
     use landlock::{
-        ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+        ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
         path_beneath_rules,
     };
     let abi = ABI::V6;
     let attempt = || -> Result<_, landlock::RulesetError> {
         Ruleset::default()
             .handle_access(AccessFs::from_all(abi))?
+            // No signals to processes outside the sandbox (the daemon, the user's shell) and no
+            // abstract sockets created outside it.
+            .scope(Scope::Signal | Scope::AbstractUnixSocket)?
             .create()?
             .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))?
             .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))?

@@ -1,8 +1,9 @@
-//! `gatehouse daemon start|run|stop|status|logs|install-service|uninstall-service`.
+//! `gatehouse daemon start|run|stop|status|logs|install-service|uninstall-service`, and the
+//! hidden `watchdog` the daemon starts beside itself.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -14,13 +15,15 @@ use crate::config;
 use crate::daemon::protocol::Command;
 use crate::daemon::server::{self, Daemon};
 use crate::daemon::service::{self, Manager};
-use crate::daemon::{DaemonError, Paths, client, lock, logs};
+use crate::daemon::{DaemonError, Paths, client, lock, logs, watchdog};
 use crate::git::Repo;
 
-/// How long `start` waits for the new daemon to answer, and `stop` for it to exit.
+/// How long `start` waits for the new daemon to answer.
 const STARTUP: Duration = Duration::from_secs(10);
 /// How long a CLI request may take.
 const REQUEST: Duration = Duration::from_secs(5);
+
+pub use crate::daemon::status::human as human_status;
 
 /// `--format` of the status commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,8 +51,13 @@ enum Action {
         #[arg(long, short)]
         verbose: bool,
     },
-    /// Stop the daemon gracefully.
-    Stop,
+    /// Stop the daemon gracefully: runs in flight are cancelled. Returns once its process is
+    /// gone; exit 2 when it is still running after the timeout.
+    Stop {
+        /// How long to wait for the process to exit (e.g. 30s, 2m).
+        #[arg(long, value_parser = config::parse_duration, default_value = "30s")]
+        timeout: Duration,
+    },
     /// Whether the daemon runs, and what it is doing.
     Status {
         #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
@@ -75,19 +83,35 @@ enum Action {
         #[arg(long, value_enum)]
         manager: Option<Manager>,
     },
+    /// Started by the daemon: once the daemon's process ends, however it ends, kill what its runs
+    /// left running and record them as interrupted.
+    #[command(hide = true)]
+    Watchdog {
+        #[arg(long)]
+        pid: u32,
+        #[arg(long)]
+        git_dir: PathBuf,
+    },
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    if let Action::Watchdog { pid, git_dir } = &args.action {
+        if let Some(what) = watchdog::watch(*pid, git_dir) {
+            eprintln!("gatehouse: watchdog: {what}");
+        }
+        return Ok(ExitStatus::Success);
+    }
     let repo = Repo::open_from_env()?;
     let paths = paths(&repo);
     match &args.action {
         Action::Start => start(&repo, &paths),
         Action::Run { detached, verbose } => run_foreground(&repo, &paths, *detached, *verbose),
-        Action::Stop => stop(&paths),
+        Action::Stop { timeout } => stop(&paths, *timeout),
         Action::Status { format } => status(&paths, *format),
         Action::Logs { follow, lines } => show_logs(&paths.log, *follow, *lines),
         Action::InstallService { manager } => install_service(&repo, &paths, *manager),
         Action::UninstallService { manager } => uninstall_service(&repo, &paths, *manager),
+        Action::Watchdog { .. } => Ok(ExitStatus::Success),
     }
 }
 
@@ -124,10 +148,7 @@ fn start(repo: &Repo, paths: &Paths) -> anyhow::Result<ExitStatus> {
     }
     config::load_for(repo)?;
     paths.create_dirs()?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&paths.log)
+    let log = crate::store::files::private_append(&paths.log)
         .with_context(|| format!("opening {}", paths.log.display()))?;
     let binary = std::env::current_exe().context("locating the gatehouse binary")?;
     let cwd = repo.workdir().unwrap_or_else(|| repo.common_dir());
@@ -185,6 +206,18 @@ fn run_foreground(
     paths.create_dirs()?;
     logs::init(&paths.log, !detached, verbose)?;
     let held = lock::Lock::acquire(&paths.lock)?;
+    // Agents must not outlive a daemon killed with -9 until the next start.
+    let cwd = repo.workdir().unwrap_or_else(|| repo.common_dir());
+    let guard = match watchdog::spawn(repo.git_dir(), cwd) {
+        Ok(guard) => {
+            tracing::info!(pid = guard.pid(), "watchdog started");
+            Some(guard)
+        }
+        Err(e) => {
+            tracing::warn!("no watchdog: if this daemon is killed, its agents run on: {e}");
+            None
+        }
+    };
     let listener_path = paths.socket.clone();
     let daemon = std::sync::Arc::new(Daemon::new(repo, paths.clone(), settings.daemon));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -199,6 +232,7 @@ fn run_foreground(
     runtime.shutdown_timeout(Duration::from_secs(2));
     let _ = std::fs::remove_file(&listener_path);
     drop(held);
+    drop(guard);
     result?;
     Ok(ExitStatus::Success)
 }
@@ -220,22 +254,53 @@ async fn shutdown_signal() {
     }
 }
 
-fn stop(paths: &Paths) -> anyhow::Result<ExitStatus> {
-    match client::request_blocking(&paths.socket, Command::Stop, REQUEST) {
-        Ok(answer) => {
-            let started = Instant::now();
-            while lock::holder(&paths.lock).is_some() && started.elapsed() < STARTUP {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            eprintln!("gatehouse: the daemon stopped (pid {})", answer["pid"]);
-            Ok(ExitStatus::Success)
-        }
-        Err(DaemonError::NotRunning { .. }) => {
+/// Asks the daemon to stop (or, when it does not answer, sends it SIGTERM), then waits until
+/// its process is gone.
+fn stop(paths: &Paths, timeout: Duration) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let holder = lock::holder(&paths.lock);
+    let pid = match client::request_blocking(&paths.socket, Command::Stop, REQUEST.min(timeout / 2))
+    {
+        Ok(answer) => answer["pid"]
+            .as_u64()
+            .and_then(|p| u32::try_from(p).ok())
+            .or(holder),
+        Err(DaemonError::NotRunning { .. }) if holder.is_none() => {
             eprintln!("gatehouse: no daemon is running for this repository");
-            Ok(ExitStatus::Success)
+            return Ok(ExitStatus::Success);
         }
-        Err(err) => Err(err.into()),
+        Err(DaemonError::Refused { message, .. }) => {
+            bail!("the daemon refused to stop: {message}")
+        }
+        Err(err) => {
+            let Some(pid) = holder.filter(|pid| lock::is_daemon(*pid)) else {
+                return Err(err.into());
+            };
+            eprintln!("gatehouse: the daemon (pid {pid}) does not answer ({err}); sending SIGTERM");
+            // SAFETY: kill has no memory preconditions; the pid holds this repository's lock
+            // and runs `gatehouse daemon run`.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            Some(pid)
+        }
+    };
+    let Some(pid) = pid else {
+        eprintln!("gatehouse: the daemon stopped");
+        return Ok(ExitStatus::Success);
+    };
+    while crate::tasks::queue::alive(i64::from(pid)) && started.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(20));
     }
+    if crate::tasks::queue::alive(i64::from(pid)) {
+        bail!(
+            "the daemon (pid {pid}) is still running {} s after it was asked to stop (it may be \
+             cancelling runs or stuck: see {}); `kill -9 {pid}` ends it at once (its runs then \
+             count as interrupted)",
+            timeout.as_secs(),
+            paths.log.display()
+        );
+    }
+    eprintln!("gatehouse: the daemon stopped (pid {pid})");
+    Ok(ExitStatus::Success)
 }
 
 fn status(paths: &Paths, format: StatusFormat) -> anyhow::Result<ExitStatus> {
@@ -246,50 +311,6 @@ fn status(paths: &Paths, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitStatus::Success)
-}
-
-/// The status as a few lines for a person.
-pub fn human_status(status: &Value) -> String {
-    if status["running"] != true {
-        let why = status["error"]
-            .as_str()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default();
-        return format!("daemon: not running{why}\n");
-    }
-    let quiet = &status["quiet"];
-    let quiet_line = match quiet["git_operation"].as_str() {
-        Some(op) => format!("busy: git operation in progress ({op})"),
-        None if quiet["quiet"] == true => format!("quiet (idle {} s)", quiet["idle_s"]),
-        None => format!(
-            "active (idle {} s of {} s)",
-            quiet["idle_s"], quiet["quiet_after_s"]
-        ),
-    };
-    let last = |v: &Value, what: &str| match v.is_null() {
-        true => format!("{what}: none yet"),
-        false => format!(
-            "{what}: {} {}",
-            v["time"]
-                .as_str()
-                .or(v["finished_at"].as_str())
-                .unwrap_or(""),
-            v["kind"].as_str().or(v["commit"].as_str()).unwrap_or("")
-        ),
-    };
-    format!(
-        "daemon: running (pid {}, up {} s, {} KiB)\nrepository: {}\nsocket: {}\nstate: {quiet_line}\nqueue: {} task(s)\ncache: {} entries, {} commit(s) warmed\n{}\n{}\n",
-        status["pid"],
-        status["uptime_s"],
-        status["memory_kib"],
-        status["repository"].as_str().unwrap_or(""),
-        status["socket"].as_str().unwrap_or(""),
-        status["queue_length"],
-        status["cache_entries"],
-        status["commits_warmed"],
-        last(&status["last_event"], "last event"),
-        last(&status["last_warm"], "last warm"),
-    )
 }
 
 fn show_logs(log: &Path, follow: bool, lines: usize) -> anyhow::Result<ExitStatus> {

@@ -13,43 +13,56 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use super::DaemonError;
 use super::protocol::{Command, Request, Response};
 
-/// Sends `command` to the daemon at `socket` and returns its result.
+/// Sends `command` to the daemon at `socket` and returns its result. A daemon serving too many
+/// connections answers `busy`: the request is sent again until `limit` is over.
 pub async fn request(
     socket: &Path,
     command: Command,
     limit: Duration,
 ) -> Result<Value, DaemonError> {
     let started = Instant::now();
-    let exchange = async {
-        let name = socket
-            .to_fs_name::<GenericFilePath>()
-            .map_err(DaemonError::io("invalid socket path", socket))?;
-        let stream = Stream::connect(name).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
-                DaemonError::NotRunning {
-                    socket: socket.to_path_buf(),
+    let retrying = async {
+        loop {
+            match exchange(socket, &command).await {
+                Err(DaemonError::Refused { code, .. }) if code == "busy" => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                other => return other,
             }
-            _ => DaemonError::io("cannot connect to", socket)(e),
-        })?;
-        let (recv, mut send) = tokio::io::split(stream);
-        send.write_all(Request::new(command).encode().as_bytes())
-            .await
-            .map_err(DaemonError::io("cannot write to", socket))?;
-        let mut line = String::new();
-        BufReader::new(recv)
-            .read_line(&mut line)
-            .await
-            .map_err(DaemonError::io("cannot read from", socket))?;
-        parse_response(&line)
+        }
     };
-    match tokio::time::timeout(limit, exchange).await {
+    match tokio::time::timeout(limit, retrying).await {
         Ok(result) => result,
         Err(_) => Err(DaemonError::Timeout {
             socket: socket.to_path_buf(),
             millis: started.elapsed().as_millis(),
         }),
     }
+}
+
+/// One connection, one request, one response.
+async fn exchange(socket: &Path, command: &Command) -> Result<Value, DaemonError> {
+    let name = socket
+        .to_fs_name::<GenericFilePath>()
+        .map_err(DaemonError::io("invalid socket path", socket))?;
+    let stream = Stream::connect(name).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+            DaemonError::NotRunning {
+                socket: socket.to_path_buf(),
+            }
+        }
+        _ => DaemonError::io("cannot connect to", socket)(e),
+    })?;
+    let (recv, mut send) = tokio::io::split(stream);
+    send.write_all(Request::new(command.clone()).encode().as_bytes())
+        .await
+        .map_err(DaemonError::io("cannot write to", socket))?;
+    let mut line = String::new();
+    BufReader::new(recv)
+        .read_line(&mut line)
+        .await
+        .map_err(DaemonError::io("cannot read from", socket))?;
+    parse_response(&line)
 }
 
 /// The same, from synchronous code (a small single-threaded runtime just for this exchange).

@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::DaemonError;
@@ -23,8 +24,10 @@ impl Lock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(path)
             .map_err(DaemonError::io("cannot open the lock file", path))?;
+        let _ = crate::store::files::restrict(path, 0o600);
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -70,6 +73,15 @@ pub fn holder(path: &Path) -> Option<u32> {
     let alive = unsafe { libc::kill(raw, 0) } == 0
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     alive.then_some(pid)
+}
+
+/// Whether `pid` runs `gatehouse daemon run` (so that a signal meant for the daemon never goes to
+/// a process that merely reused a stale lock file's pid). Without `/proc`, assumed.
+pub fn is_daemon(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => cmdline.windows(11).any(|w| w == b"daemon\0run\0"),
+        Err(_) => !std::path::Path::new("/proc/self").exists(),
+    }
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {

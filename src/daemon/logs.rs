@@ -1,7 +1,7 @@
 //! The daemon's log: `tracing` to `<git-common-dir>/gatehouse/logs/daemon.log`, rotated by size
 //! (`daemon.log.1`, `daemon.log.2`), and to stderr too when it runs in the foreground.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,7 @@ pub struct RotatingFile {
 
 impl RotatingFile {
     pub fn open(path: &Path, cap: u64) -> io::Result<RotatingFile> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = crate::store::files::private_append(path)?;
         let size = file.metadata()?.len();
         Ok(RotatingFile {
             path: path.to_path_buf(),

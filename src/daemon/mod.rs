@@ -4,8 +4,10 @@
 //! shutdown future, so tests run it in-process.
 
 pub mod client;
+mod conns;
 pub mod lock;
 pub mod logs;
+mod peer;
 pub mod protocol;
 pub mod quiet;
 mod refresh;
@@ -15,6 +17,7 @@ pub mod server;
 pub mod service;
 mod state;
 pub mod status;
+pub mod watchdog;
 mod watcher;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -113,11 +116,12 @@ impl Paths {
         }
     }
 
-    /// Creates the state, log and socket directories; a socket directory outside the state
-    /// directory must be private to this user (it may be in a shared `/tmp`).
+    /// Creates the state, log and socket directories, 0700 whatever the umask (existing ones
+    /// are narrowed); a socket directory outside the state directory must be private to this
+    /// user already (it may be in a shared `/tmp`).
     pub fn create_dirs(&self) -> Result<(), DaemonError> {
         for dir in [&self.state_dir, &self.log_dir] {
-            std::fs::create_dir_all(dir).map_err(DaemonError::io("cannot create", dir))?;
+            crate::store::files::private_dir(dir).map_err(DaemonError::io("cannot create", dir))?;
         }
         let Some(socket_dir) = self.socket.parent() else {
             return Ok(());

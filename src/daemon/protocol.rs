@@ -68,6 +68,10 @@ pub enum ProtocolError {
     Unknown(String),
     #[error("connections from other users are refused")]
     Forbidden,
+    #[error("`{command}` is refused from a process of an agent run: {why}")]
+    FromARun { command: &'static str, why: String },
+    #[error("the daemon is serving too many connections; try again")]
+    Busy,
     #[error("{0}")]
     Internal(String),
 }
@@ -79,7 +83,8 @@ impl ProtocolError {
             ProtocolError::TooLarge => "too-large",
             ProtocolError::Version { .. } => "version",
             ProtocolError::Unknown(_) => "unknown-request",
-            ProtocolError::Forbidden => "forbidden",
+            ProtocolError::Forbidden | ProtocolError::FromARun { .. } => "forbidden",
+            ProtocolError::Busy => "busy",
             ProtocolError::Internal(_) => "internal",
         }
     }

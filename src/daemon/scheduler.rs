@@ -137,7 +137,13 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
 /// daily budget's new day).
 pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
     let repo = Repo::open(&daemon.git_dir).ok()?;
-    let mut store = Store::open(&repo.state_dir()).ok()?;
+    let mut store = match Store::open(&repo.state_dir()) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::warn!("not scheduling: {e}");
+            return None;
+        }
+    };
     let settings = config::load_for(&repo).ok()?;
     let tasks = match repo.workdir().map(tasks::spec::load_all).transpose() {
         Ok(tasks) => tasks.unwrap_or_default(),

@@ -1,7 +1,9 @@
 //! The server: binds the socket, then [`run`] serves clients, watches the repository and
 //! refreshes after activity until the shutdown future resolves or a client asks it to stop.
 //! Every connection is served on its own task; a bad request gets an error response and
-//! never takes the daemon down.
+//! never takes the daemon down. Accepting never waits (see `conns`), each
+//! request must arrive whole within [`REQUEST_DEADLINE`], and a `stop` from a process of an
+//! agent run is refused (see `peer`).
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
@@ -15,9 +17,10 @@ use interprocess::local_socket::traits::tokio::Listener as _;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::Semaphore;
 
+use super::conns::{Slot, Table, refuse, respond};
 use super::protocol::{self, Command, MAX_REQUEST, ProtocolError, Response};
 use super::refresh::Refresher;
 use super::watcher::{self, WatchSpec};
@@ -28,10 +31,17 @@ use crate::git::Repo;
 /// Bursts of file events (git writes several files per commit) settle for this long before the
 /// refs are read.
 const SETTLE: Duration = Duration::from_millis(15);
-/// Connections served at once; more wait for a slot.
+/// Connections served at once; when full, the longest idle one makes room, or a newcomer is
+/// refused (`busy`).
 const MAX_CONNECTIONS: usize = 64;
-/// A connection that sends nothing for this long is closed.
-const IDLE_CONNECTION: Duration = Duration::from_secs(60);
+/// A connection idle this long may be closed to make room for a new one (a client sends its
+/// request as soon as it is connected).
+const EVICT_GRACE: Duration = Duration::from_millis(250);
+/// A connection that does not send a whole request within this time is closed.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// Refusals (`busy`, `forbidden`) being written at once; beyond that a refused peer is just
+/// closed.
+const MAX_REFUSALS: usize = 64;
 
 /// Everything the daemon knows about its repository.
 #[derive(Debug)]
@@ -112,7 +122,8 @@ pub async fn run(
     let running = Arc::new(super::scheduler::Running::default());
     let scheduler = tokio::spawn(schedule_loop(daemon.clone(), running.clone()));
     tracing::info!(socket = %daemon.paths.socket.display(), pid = std::process::id(), "daemon ready");
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let table = Table::new(MAX_CONNECTIONS, EVICT_GRACE);
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -120,16 +131,7 @@ pub async fn run(
             () = daemon.shared.stopped() => break,
             Some(dir) = late.recv() => add_watch(&daemon, &mut watcher, dir),
             accepted = listener.accept() => match accepted {
-                Ok(stream) => {
-                    let Ok(slot) = slots.clone().acquire_owned().await else { break };
-                    let daemon = daemon.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = serve(&daemon, stream).await {
-                            tracing::debug!("connection ended: {e}");
-                        }
-                        drop(slot);
-                    });
-                }
+                Ok(stream) => admit(&daemon, &table, &refusals, stream),
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -160,6 +162,30 @@ pub async fn run(
     }
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Serves `stream` on a task of its own if the table has (or makes) room, else refuses it.
+fn admit(daemon: &Arc<Daemon>, table: &Arc<Table>, refusals: &Arc<Semaphore>, stream: Stream) {
+    let Some(slot) = table.admit() else {
+        tracing::debug!(
+            connections = table.len(),
+            "too many connections: refusing one"
+        );
+        if let Ok(permit) = refusals.clone().try_acquire_owned() {
+            tokio::spawn(async move {
+                let _ = refuse(stream, &ProtocolError::Busy).await;
+                drop(permit);
+            });
+        }
+        return;
+    };
+    let daemon = daemon.clone();
+    tokio::spawn(async move {
+        if let Err(e) = serve(&daemon, stream, &slot).await {
+            tracing::debug!("connection ended: {e}");
+        }
+        drop(slot);
+    });
 }
 
 /// Watches a directory that appeared after the start (recursively).
@@ -223,7 +249,6 @@ async fn refresh_loop(daemon: Arc<Daemon>) {
     let _ = tokio::task::spawn_blocking(move || refresher.record("daemon-stop", &detail)).await;
 }
 
-/// Serves one connection: checks the peer, then answers request lines until EOF.
 /// Recovers interrupted runs, then schedules whenever woken (a queued or ended run, a poke), or
 /// when a wait on time (quiet, a due `every` task) is over. Idle, it only waits.
 async fn schedule_loop(daemon: Arc<Daemon>, running: Arc<super::scheduler::Running>) {
@@ -249,54 +274,68 @@ async fn schedule_loop(daemon: Arc<Daemon>, running: Arc<super::scheduler::Runni
     }
 }
 
-async fn serve(daemon: &Daemon, stream: Stream) -> std::io::Result<()> {
-    let peer = stream.peer_creds()?.euid();
-    let (recv, mut send) = tokio::io::split(stream);
-    let mut reader = BufReader::new(recv);
+/// Serves one connection: checks the peer, then answers request lines until EOF, the request
+/// deadline, or the table closing it to make room.
+async fn serve(daemon: &Daemon, stream: Stream, slot: &Slot) -> std::io::Result<()> {
+    let creds = stream.peer_creds()?;
+    let (peer, peer_pid) = (creds.euid(), creds.pid());
     if peer != Some(current_uid()) {
         tracing::warn!(?peer, "refused a connection from another user");
-        // Take (a little of) the request first: closing with it unread would reset the
-        // connection and lose the answer.
-        let mut ignored = Vec::new();
-        let mut limited = (&mut reader).take(1024);
-        let read = limited.read_until(b'\n', &mut ignored);
-        let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
-        let response = Response::error(&ProtocolError::Forbidden);
-        return send.write_all(response.encode().as_bytes()).await;
+        return refuse(stream, &ProtocolError::Forbidden).await;
     }
+    let (recv, mut send) = tokio::io::split(stream);
+    let mut reader = BufReader::new(recv);
     let mut line = Vec::new();
     loop {
+        slot.waiting();
         line.clear();
         let limit = (MAX_REQUEST + 1) as u64;
         let mut limited = (&mut reader).take(limit);
-        let read = limited.read_until(b'\n', &mut line);
-        let n = match tokio::time::timeout(IDLE_CONNECTION, read).await {
-            Ok(n) => n?,
-            Err(_) => return Ok(()),
+        let read = tokio::time::timeout(REQUEST_DEADLINE, limited.read_until(b'\n', &mut line));
+        let n = tokio::select! {
+            read = read => match read {
+                Ok(n) => n?,
+                // No whole request in time: an idle or a slow peer.
+                Err(_) => return Ok(()),
+            },
+            () = slot.evicted() => return Ok(()),
         };
+        slot.working();
         if n == 0 {
             return Ok(());
         }
         if line.last() != Some(&b'\n') && line.len() > MAX_REQUEST {
             // The rest of an oversized line cannot be told from the next request: hang up.
-            let response = Response::error(&ProtocolError::TooLarge);
-            return send.write_all(response.encode().as_bytes()).await;
+            return respond(&mut send, &Response::error(&ProtocolError::TooLarge)).await;
         }
         let (response, stop) = match protocol::decode(trim_newline(&line)) {
-            Ok(request) => {
-                let stop = request.command == Command::Stop;
-                (answer(daemon, request.command).await, stop)
-            }
+            Ok(request) if request.command == Command::Stop => match from_a_run(peer_pid) {
+                Some(why) => {
+                    tracing::warn!("refused a stop request: {why}");
+                    let refusal = ProtocolError::FromARun {
+                        command: "stop",
+                        why,
+                    };
+                    (Response::error(&refusal), false)
+                }
+                None => (answer(daemon, Command::Stop).await, true),
+            },
+            Ok(request) => (answer(daemon, request.command).await, false),
             Err(err) => (Response::error(&err), false),
         };
-        send.write_all(response.encode().as_bytes()).await?;
-        send.flush().await?;
+        respond(&mut send, &response).await?;
         if stop {
             // Only after the answer is out: stopping ends this task with the runtime.
             daemon.shared.stop();
             return Ok(());
         }
     }
+}
+
+/// Why the peer with this pid may not stop the daemon (it is a process of an agent run).
+fn from_a_run(peer_pid: Option<libc::pid_t>) -> Option<String> {
+    let pid = u32::try_from(peer_pid?).ok()?;
+    super::peer::run_process(pid, std::process::id())
 }
 
 fn trim_newline(line: &[u8]) -> &[u8] {

@@ -27,6 +27,7 @@ pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
         "queue_length": queue.queued,
         "running_runs": queue.running,
         "reviews_waiting": queue.reviews,
+        "state_db": queue.notice,
         "cache_entries": cache_entries,
         "quiet": {
             "quiet": is_quiet,
@@ -42,21 +43,89 @@ pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
     })
 }
 
+/// The status as a few lines for a person.
+pub fn human(status: &Value) -> String {
+    if status["running"] != true {
+        if let (Some(pid), Some(error)) = (status["pid"].as_u64(), status["error"].as_str()) {
+            return format!("daemon: not answering (pid {pid} holds the lock): {error}\n");
+        }
+        let why = status["error"]
+            .as_str()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return format!("daemon: not running{why}\n");
+    }
+    let quiet = &status["quiet"];
+    let quiet_line = match quiet["git_operation"].as_str() {
+        Some(op) => format!("busy: git operation in progress ({op})"),
+        None if quiet["quiet"] == true => format!("quiet (idle {} s)", quiet["idle_s"]),
+        None => format!(
+            "active (idle {} s of {} s)",
+            quiet["idle_s"], quiet["quiet_after_s"]
+        ),
+    };
+    let last = |v: &Value, what: &str| match v.is_null() {
+        true => format!("{what}: none yet"),
+        false => format!(
+            "{what}: {} {}",
+            v["time"]
+                .as_str()
+                .or(v["finished_at"].as_str())
+                .unwrap_or(""),
+            v["kind"].as_str().or(v["commit"].as_str()).unwrap_or("")
+        ),
+    };
+    let state_db = status["state_db"]
+        .as_str()
+        .map(|n| format!("state database: {n}\n"))
+        .unwrap_or_default();
+    format!(
+        "daemon: running (pid {}, up {} s, {} KiB)\nrepository: {}\nsocket: {}\nstate: {quiet_line}\nqueue: {} task(s)\ncache: {} entries, {} commit(s) warmed\n{}\n{}\n{state_db}",
+        status["pid"],
+        status["uptime_s"],
+        status["memory_kib"],
+        status["repository"].as_str().unwrap_or(""),
+        status["socket"].as_str().unwrap_or(""),
+        status["queue_length"],
+        status["cache_entries"],
+        status["commits_warmed"],
+        last(&status["last_event"], "last event"),
+        last(&status["last_warm"], "last warm"),
+    )
+}
+
 /// The task queue as the state database has it.
 #[derive(Debug, Default)]
 pub struct Queue {
     pub queued: usize,
     pub running: Vec<String>,
     pub reviews: usize,
+    /// What is wrong with the state database, or that it was replaced after corruption (while
+    /// the copy of the corrupt one is still there).
+    pub notice: Option<String>,
 }
 
-/// Reads the queue from the state database (empty when it cannot be read).
+/// Reads the queue from the state database (empty, with a notice, when it cannot be read).
 pub fn queue(state_dir: &Path) -> Queue {
     use crate::store::runs::RunState;
-    let Ok(store) = crate::store::Store::open(state_dir) else {
-        return Queue::default();
+    let store = match crate::store::Store::open(state_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            return Queue {
+                notice: Some(e.to_string()),
+                ..Queue::default()
+            };
+        }
     };
-    let runs = store.runs(&[]).unwrap_or_default();
+    let runs = match store.runs(&[]) {
+        Ok(runs) => runs,
+        Err(e) => {
+            return Queue {
+                notice: Some(e.to_string()),
+                ..Queue::default()
+            };
+        }
+    };
     Queue {
         queued: runs.iter().filter(|r| r.state == RunState::Queued).count(),
         running: runs
@@ -65,7 +134,21 @@ pub fn queue(state_dir: &Path) -> Queue {
             .map(|r| r.id.clone())
             .collect(),
         reviews: runs.iter().filter(|r| r.state == RunState::Ready).count(),
+        notice: reset_notice(&store),
     }
+}
+
+/// "replaced …" while the copy of a corrupt database that was replaced is still there.
+fn reset_notice(store: &crate::store::Store) -> Option<String> {
+    let (time, detail) = store.last_event(crate::store::STATE_RESET).ok()??;
+    let detail: Value = serde_json::from_str(&detail).ok()?;
+    let copy = detail["copy"].as_str()?;
+    Path::new(copy).exists().then(|| {
+        format!(
+            "replaced at {time}: it was corrupt ({}); the old one is kept as {copy}",
+            detail["reason"].as_str().unwrap_or("?")
+        )
+    })
 }
 
 /// How many entries the findings cache holds (`cache/<fingerprint>/<xx>/<rest>`).

@@ -1,6 +1,8 @@
 //! The SQLite state database `<git-common-dir>/gatehouse/state.db`, shared by the CLI, the
-//! hooks and the daemon: WAL mode, a busy timeout, and numbered migrations.
+//! hooks and the daemon: WAL mode, a busy timeout, and numbered migrations. The directory is
+//! private (0700) and the files 0600; a corrupt database is moved aside and replaced, loudly.
 
+pub mod files;
 mod migrations;
 pub mod runs;
 
@@ -23,6 +25,15 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
+        "state database {path} is corrupt ({source}) and cannot be moved aside ({io}); move it \
+         away by hand (its runs, trusted tasks and skip records are then lost) and try again"
+    )]
+    CorruptStuck {
+        path: PathBuf,
+        source: rusqlite::Error,
+        io: std::io::Error,
+    },
+    #[error(
         "state database {path} is at schema version {found}, newer than this gatehouse understands \
          ({known}); upgrade gatehouse"
     )]
@@ -32,6 +43,9 @@ pub enum StoreError {
         known: i64,
     },
 }
+
+/// The event recorded in a new database that replaced a corrupt one (detail: `copy`, `reason`).
+pub const STATE_RESET: &str = "state-reset";
 
 /// An open state database.
 pub struct Store {
@@ -49,17 +63,68 @@ pub struct Bypass {
 }
 
 impl Store {
-    /// Opens (creating and migrating as needed) the database in `state_dir`.
+    /// Opens (creating and migrating as needed) the database in `state_dir`. A file SQLite
+    /// finds corrupt is renamed `state.db.corrupt-<time>` and a new database started; stderr
+    /// (the daemon's log, for the daemon) says so and what is lost, and a `state-reset` event
+    /// records it.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Create {
+        let create = |source| StoreError::Create {
             path: state_dir.to_path_buf(),
             source,
-        })?;
+        };
+        files::private_dir(state_dir).map_err(create)?;
         let path = state_dir.join("state.db");
+        let found = files::identity(&path);
+        let reason = match Store::open_file(&path) {
+            Err(StoreError::Sqlite { source, .. }) if files::is_corruption(&source) => source,
+            other => return other,
+        };
+        // Another process may have moved it aside already (and started a new one): only the
+        // file found corrupt is moved.
+        if files::identity(&path) == found {
+            let copy = match files::quarantine(&path) {
+                Ok(copy) => copy,
+                Err(io) => {
+                    return Err(StoreError::CorruptStuck {
+                        path,
+                        source: reason,
+                        io,
+                    });
+                }
+            };
+            let notice = files::reset_notice(&path, &copy, &reason.to_string());
+            // stderr: the user's terminal, or the daemon's log (its stderr when detached).
+            eprintln!("{notice}");
+            let store = Store::open_file(&path)?;
+            let detail = serde_json::json!({
+                "copy": copy.display().to_string(),
+                "reason": reason.to_string(),
+            });
+            store.record_event(STATE_RESET, &detail.to_string())?;
+            return Ok(store);
+        }
+        Store::open_file(&path)
+    }
+
+    fn open_file(path: &Path) -> Result<Store, StoreError> {
+        let path = path.to_path_buf();
         let err = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
+        // Created 0600 before SQLite sees it (SQLite gives its WAL the database's mode); one an
+        // older gatehouse made with the umask is narrowed.
+        if !path.exists() {
+            files::private_append(&path).map_err(|source| StoreError::Create {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            let _ = files::restrict(Path::new(&name), 0o600);
+        }
         let conn = Connection::open(&path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         // Switching a new database to WAL needs it to itself; a process opening it at the same
@@ -267,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_or_corrupt_database_is_a_clear_error() {
+    fn a_newer_database_is_a_clear_error_and_a_corrupt_one_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
         let conn = Connection::open(dir.path().join("state.db")).unwrap();
@@ -276,12 +341,33 @@ mod tests {
         let err = Store::open(dir.path()).err().unwrap().to_string();
         assert!(err.contains("schema version 99"), "{err}");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("state.db"),
-            b"this is not a database, not at all........",
-        )
-        .unwrap();
-        let err = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("state.db"), "{err}");
+        let garbage = b"this is not a database, not at all........".repeat(50);
+        std::fs::write(dir.path().join("state.db"), &garbage).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (_, detail) = store.last_event(STATE_RESET).unwrap().unwrap();
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        let copy = std::path::PathBuf::from(detail["copy"].as_str().unwrap());
+        assert_eq!(std::fs::read(&copy).unwrap(), garbage);
+        assert!(
+            detail["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not a database")
+        );
+        drop(store);
+        // Opened again: nothing more to do.
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(again.bypasses().unwrap(), vec![]);
+        let copies = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("corrupt")
+            })
+            .count();
+        assert_eq!(copies, 1);
     }
 }

@@ -432,6 +432,16 @@ fn kill_9_of_the_daemon_mid_run_leaves_an_interrupted_run_and_no_worktree() {
         .json();
     assert_eq!(shown["worktree"], worktree.display().to_string().as_str());
     let pid = daemon_pid(&repo).unwrap();
+    // The agent has detached its children (the daemon's watchdog ends them at once).
+    let pidfile = env.path().join("hang.pids");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&pidfile).is_ok_and(|p| p.lines().count() >= 2) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the agent never hung"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // SAFETY: killing the daemon this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(200));

@@ -289,3 +289,27 @@ fn a_run_where_the_agent_changed_nothing_says_what_the_agent_said() {
         "the agent changed no file; its last message: \"I cannot edit docs/notes.txt: the file is read-only.\"",
     );
 }
+
+#[test]
+fn an_agent_cannot_signal_processes_outside_its_run() {
+    let env = TestEnv::new();
+    let mut victim = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let repo = repo_with_agent_script(
+        &env,
+        &format!(
+            "kill -KILL {pid} 2>/dev/null; kill -TERM {pid} 2>/dev/null; echo more >> docs/notes.txt",
+            pid = victim.id()
+        ),
+    );
+    repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    assert_eq!(only_run(&repo)["state"], "ready");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the agent killed a process outside its run"
+    );
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+}
