@@ -672,8 +672,7 @@ fn command_lines_match_the_documented_ones() {
             strings(&[
                 "exec",
                 "--json",
-                "--sandbox",
-                "workspace-write",
+                "--dangerously-bypass-approvals-and-sandbox",
                 "--skip-git-repo-check",
                 "-C",
                 &wt,
