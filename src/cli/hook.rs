@@ -6,11 +6,14 @@ use anyhow::bail;
 
 use crate::ExitStatus;
 use crate::config;
-use crate::gate::hooks;
+use crate::gate::{hooks, receive};
 use crate::git::Repo;
 use crate::store::Store;
 
+/// No `--help` here: git passes the remote's name first, and a remote named `--help` must reach
+/// the gate as a name, not print help and pass.
 #[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
 pub struct Args {
     /// The hook: pre-push, pre-merge-commit, pre-commit, post-merge, pre-receive, or a hint hook
     /// (post-commit, post-rewrite, post-checkout).
@@ -48,11 +51,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let settings = config::load_for(&repo)?;
     match name {
-        "pre-push" => {
-            let remote = args.args.first().map_or("", String::as_str);
-            Ok(hooks::pre_push(&repo, &settings, remote, &lines))
-        }
-        "pre-receive" => Ok(hooks::pre_receive(&repo, &settings, &lines)),
+        "pre-push" => Ok(hooks::pre_push(
+            &repo,
+            &settings,
+            pushed_remote(&args.args),
+            &lines,
+        )),
+        "pre-receive" => Ok(receive::pre_receive(
+            &repo,
+            &settings,
+            &lines,
+            super::env::authenticated_user().as_deref(),
+        )),
         "post-merge" => {
             if settings.daemon.enabled {
                 poke_daemon(name);
@@ -65,6 +75,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             name,
             super::env::reflog_action().as_deref(),
         ),
+    }
+}
+
+/// pre-push's remote name. git always passes two arguments, the name then the URL; one means
+/// the name was `--`, which the argument parser took for the end of options.
+fn pushed_remote(args: &[String]) -> &str {
+    match args {
+        [name, _url, ..] => name,
+        [_url] => "--",
+        [] => "",
     }
 }
 

@@ -83,6 +83,15 @@ pub mod env {
         std::env::var_os("GATEHOUSE_SKIP").is_some_and(|v| !v.is_empty() && v != "0")
     }
 
+    /// The user the hosting layer authenticated for a push to a server: `GL_USERNAME`
+    /// (GitLab), else `GITOLITE_USER` (gitolite), else `REMOTE_USER` (a web server in front of
+    /// `git http-backend`). The pusher cannot set these through git's protocols.
+    pub fn authenticated_user() -> Option<String> {
+        ["GL_USERNAME", "GITOLITE_USER", "REMOTE_USER"]
+            .iter()
+            .find_map(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
     /// `GIT_REFLOG_ACTION`, which git sets for hooks of a merge (`merge feature`, `pull`).
     pub fn reflog_action() -> Option<String> {
         std::env::var("GIT_REFLOG_ACTION").ok()

@@ -1,6 +1,6 @@
-//! The hook entry points: pre-push, pre-receive, pre-merge-commit, pre-commit (while a merge is
-//! being concluded) and post-merge. Each prints a short human report to stderr and returns the
-//! exit status git acts on.
+//! The hook entry points: pre-push, pre-merge-commit, pre-commit (while a merge is being
+//! concluded) and post-merge (the server's pre-receive is in `receive`). Each prints a short
+//! human report to stderr and returns the exit status git acts on.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -8,6 +8,7 @@ use std::path::Path;
 use git2::Oid;
 
 use super::push::{self, Gated, RefUpdate};
+use super::refs::{self, Kind};
 use super::{Verdict, approvals};
 use crate::ExitStatus;
 use crate::checks::Finding;
@@ -38,46 +39,19 @@ pub fn pre_push(repo: &Repo, settings: &Settings, remote: &str, lines: &[String]
             eprintln!("gatehouse: cannot read the pre-push line {line:?}; refusing the push");
             return ExitStatus::Blocked;
         };
-        // Notes (approvals among them) carry no code to gate.
-        if update.remote_ref.starts_with("refs/notes/") {
-            continue;
-        }
-        results.push(push::gate_update(
-            repo,
-            settings,
-            update,
-            &known,
-            NotesAt::Ref(NOTES_REF),
-        ));
+        results.push(match Kind::of(&update.remote_ref) {
+            Kind::Notes => refs::gate_notes(repo, update),
+            Kind::Replace => refs::gate_replace(update),
+            Kind::Code => {
+                push::gate_update(repo, settings, update, &known, NotesAt::Ref(NOTES_REF))
+            }
+        });
     }
     report_refs(repo, &format!("push to {remote}"), &results)
 }
 
-/// pre-receive on a shared bare repository: the same gate, against every ref the server has,
-/// with approvals from the notes ref as the same push updates it.
-pub fn pre_receive(repo: &Repo, settings: &Settings, lines: &[String]) -> ExitStatus {
-    let mut updates = Vec::new();
-    for line in lines {
-        let Some(update) = RefUpdate::parse_pre_receive(line) else {
-            eprintln!("gatehouse: cannot read the pre-receive line {line:?}; refusing the push");
-            return ExitStatus::Blocked;
-        };
-        updates.push(update);
-    }
-    let notes_update = updates
-        .iter()
-        .find(|u| u.remote_ref == NOTES_REF && !u.is_deletion())
-        .map(|u| u.local);
-    let notes = notes_update.map_or(NotesAt::Ref(NOTES_REF), NotesAt::Commit);
-    let results: Vec<Gated> = updates
-        .into_iter()
-        .filter(|u| !u.remote_ref.starts_with("refs/notes/"))
-        .map(|u| push::gate_update(repo, settings, u, &Known::AllRefs, notes))
-        .collect();
-    report_refs(repo, "push", &results)
-}
-
-fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
+/// Prints what the gate found for each ref update; the exit status of the worst.
+pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
     let human = Human::for_stderr();
     let mut worst = Verdict::Pass;
     for gated in results {
@@ -89,9 +63,19 @@ fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
             worst = Verdict::Block;
             continue;
         }
+        if let Some(why) = &gated.refused {
+            eprintln!("gatehouse: {name}: REFUSED: {why}");
+            worst = Verdict::Block;
+            continue;
+        }
         if gated.update.is_deletion() {
             eprintln!("gatehouse: {name}: deletion (nothing to check)");
-        } else if gated.commits == 0 {
+        } else if let Some(count) = gated.notes_commits {
+            eprintln!(
+                "gatehouse: {name}: notes ({count} new notes commit{}, each holding only notes)",
+                if count == 1 { "" } else { "s" }
+            );
+        } else if gated.commits == 0 && gated.base.is_none() {
             eprintln!("gatehouse: {name}: no new commits");
         } else {
             let base = gated.base.map_or("the empty tree".to_string(), |b| {
@@ -121,22 +105,35 @@ fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
                 gated.approved.len()
             );
         }
+        for remark in &gated.remarks {
+            eprintln!("gatehouse: {name}: {remark}");
+        }
         let verdict = gated.verdict();
+        let approve = if gated.update.is_deletion() {
+            format!("--delete {name} {}", short(gated.update.remote))
+        } else {
+            short(tip)
+        };
         eprintln!(
             "gatehouse: {name}: {}",
-            verdict_line(verdict, &gated.findings, tip)
+            verdict_line(verdict, &gated.findings, &approve)
         );
         worst = worst.max(verdict);
     }
     worst.exit_status()
 }
 
-fn verdict_line(verdict: Verdict, findings: &[Finding], tip: Oid) -> String {
-    let short = if tip.is_zero() {
+/// A commit's first 12 hex digits; nothing for the zero id.
+fn short(id: Oid) -> String {
+    if id.is_zero() {
         String::new()
     } else {
-        tip.to_string()[..12].to_string()
-    };
+        id.to_string()[..12].to_string()
+    }
+}
+
+/// The last line for one ref or merge; `approve` is what `gatehouse approve` needs to approve it.
+fn verdict_line(verdict: Verdict, findings: &[Finding], approve: &str) -> String {
     match verdict {
         Verdict::Pass => "passed".into(),
         Verdict::Warn => format!("passed with {} warning(s)", findings.len()),
@@ -144,7 +141,7 @@ fn verdict_line(verdict: Verdict, findings: &[Finding], tip: Oid) -> String {
         Verdict::Review => {
             let owners: Vec<&String> = findings.iter().flat_map(|f| &f.owners).collect();
             let who = if owners.is_empty() { String::new() } else { format!(" (by one of: {})", join(&owners)) };
-            format!("HELD FOR REVIEW: after a human has reviewed it, run `gatehouse approve {short}`{who} and push again")
+            format!("HELD FOR REVIEW: after a human has reviewed it, run `gatehouse approve {approve}`{who} and push again")
         }
     }
 }
@@ -257,7 +254,7 @@ fn staged_gate(
     let tip = merge_heads.first().copied().unwrap_or(Oid::ZERO_SHA1);
     eprintln!(
         "gatehouse: {what}: {}",
-        verdict_line(verdict, &findings, tip)
+        verdict_line(verdict, &findings, &short(tip))
     );
     Ok(verdict.exit_status())
 }

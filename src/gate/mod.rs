@@ -3,7 +3,10 @@
 
 pub mod approvals;
 pub mod hooks;
+pub mod ledger;
 pub mod push;
+pub mod receive;
+pub mod refs;
 
 use serde::Serialize;
 

@@ -4,7 +4,8 @@
 
 use git2::Oid;
 
-use super::{Verdict, approvals};
+use super::Verdict;
+use super::approvals::{self, Judgement, Trust};
 use crate::checks::Finding;
 use crate::config::{self, Level, Scope, Settings};
 use crate::engine::{self, Request, Target};
@@ -74,11 +75,41 @@ pub struct Gated {
     pub approved: Vec<Finding>,
     /// Why the update could not be evaluated (it is then blocked).
     pub error: Option<String>,
+    /// Why the gate does not accept this ref update at all (it is then blocked).
+    pub refused: Option<String>,
+    /// For a notes ref: how many notes commits it brings (all checked to hold only notes).
+    pub notes_commits: Option<usize>,
+    /// Why approvals that cover a finding did not count.
+    pub remarks: Vec<String>,
 }
 
 impl Gated {
+    /// Nothing found yet.
+    pub fn new(update: RefUpdate) -> Gated {
+        Gated {
+            update,
+            commits: 0,
+            base: None,
+            files_checked: 0,
+            findings: Vec::new(),
+            approved: Vec::new(),
+            error: None,
+            refused: None,
+            notes_commits: None,
+            remarks: Vec::new(),
+        }
+    }
+
+    /// Keeps what an evaluation counted; returns its findings.
+    pub(crate) fn take(&mut self, (commits, base, files, findings): Evaluation) -> Vec<Finding> {
+        self.commits = commits;
+        self.base = base;
+        self.files_checked = files;
+        findings
+    }
+
     pub fn verdict(&self) -> Verdict {
-        if self.error.is_some() {
+        if self.error.is_some() || self.refused.is_some() {
             Verdict::Block
         } else {
             Verdict::of(&self.findings)
@@ -86,13 +117,17 @@ impl Gated {
     }
 }
 
-/// The findings a push of `tip` brings, before approvals: returns (commits, base, files, findings).
+/// What a push of `tip` brings, before approvals: (commits, base, files checked, findings).
+pub type Evaluation = (usize, Option<Oid>, usize, Vec<Finding>);
+
+/// The findings a push of `tip` brings, before approvals: the commits no `known` ref has, and
+/// the lines they introduce.
 pub fn evaluate(
     repo: &Repo,
     settings: &Settings,
     tip: Oid,
     known: &Known,
-) -> anyhow::Result<(usize, Option<Oid>, usize, Vec<Finding>)> {
+) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
         return Ok((0, None, 0, Vec::new()));
     };
@@ -101,6 +136,18 @@ pub fn evaluate(
         return Ok((0, None, 0, Vec::new()));
     }
     let base = repo.first_parent_base(tip, &commits)?;
+    evaluate_from(repo, settings, tip, &commits, base)
+}
+
+/// The findings on the lines `tip` has that `base` has not (everything, without a base), and
+/// the agent commits among `commits`.
+pub fn evaluate_from(
+    repo: &Repo,
+    settings: &Settings,
+    tip: Oid,
+    commits: &[Oid],
+    base: Option<Oid>,
+) -> anyhow::Result<Evaluation> {
     let target = Target::Commits { base, tip };
     let report = engine::run(repo, settings, &gate_request(settings, &target))?;
     let mut findings = report.findings;
@@ -112,7 +159,7 @@ pub fn evaluate(
         merge_stricter(&mut findings, strict.findings);
     }
     if settings.agent_commits != Level::Off {
-        for commit in &commits {
+        for commit in commits {
             findings.extend(agent_commit_finding(repo, settings, *commit)?);
         }
     }
@@ -185,29 +232,25 @@ pub fn gate_update(
     known: &Known,
     notes: NotesAt<'_>,
 ) -> Gated {
-    let mut gated = Gated {
-        update,
-        commits: 0,
-        base: None,
-        files_checked: 0,
-        findings: Vec::new(),
-        approved: Vec::new(),
-        error: None,
-    };
+    let mut gated = Gated::new(update);
     let result = if gated.update.is_deletion() {
         Ok(deletion_finding(settings, &gated.update)
             .into_iter()
             .collect())
     } else {
-        evaluate(repo, settings, gated.update.local, known).map(
-            |(commits, base, files, findings)| {
-                gated.commits = commits;
-                gated.base = base;
-                gated.files_checked = files;
-                findings
-            },
-        )
+        evaluate(repo, settings, gated.update.local, known).map(|e| gated.take(e))
     };
+    settle(repo, gated, result, notes, Trust::Recorded)
+}
+
+/// Sorts the findings of an update into those that count and those approvals cover.
+pub(crate) fn settle(
+    repo: &Repo,
+    mut gated: Gated,
+    result: anyhow::Result<Vec<Finding>>,
+    notes: NotesAt<'_>,
+    trust: Trust<'_>,
+) -> Gated {
     let findings = match result {
         Ok(findings) => findings,
         Err(e) => {
@@ -229,18 +272,33 @@ pub fn gate_update(
         }
     };
     for finding in findings {
-        let covered =
-            finding.level == Level::Review && approvals.iter().any(|a| a.covers(&finding));
+        let mut why_not = Vec::new();
+        let mut covered = false;
+        if finding.level == Level::Review {
+            for approval in &approvals {
+                match approvals::judge(approval, approved_on, &finding, trust) {
+                    Judgement::Counts => covered = true,
+                    Judgement::DoesNotCount(why) => why_not.push(why),
+                    Judgement::NotAbout => {}
+                }
+            }
+        }
         if covered {
-            gated.approved.push(finding)
+            gated.approved.push(finding);
         } else {
-            gated.findings.push(finding)
+            for why in why_not {
+                if !gated.remarks.contains(&why) {
+                    gated.remarks.push(why);
+                }
+            }
+            gated.findings.push(finding);
         }
     }
     gated
 }
 
-fn deletion_finding(settings: &Settings, update: &RefUpdate) -> Option<Finding> {
+/// The finding a deletion brings: deleting a protected branch needs review.
+pub(crate) fn deletion_finding(settings: &Settings, update: &RefUpdate) -> Option<Finding> {
     let branch = update.remote_ref.strip_prefix("refs/heads/")?;
     if !settings.protected_set.is_match_whole(branch) {
         return None;

@@ -1,7 +1,8 @@
 //! History questions the gate asks: which commits a push brings, where their changes start,
-//! the trailers of agent commits, git notes (approvals), and the user's identity.
+//! which of them a server has already checked, the trailers of agent commits, and the user's
+//! identity.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use git2::{Oid, Sort};
 
@@ -42,6 +43,97 @@ impl Repo {
             .map_err(ctx("walking history"))
     }
 
+    /// The commits reachable from `tip` and from none of `hidden` (ids this repository does not
+    /// have, or that are not commits, hide nothing), newest first.
+    pub fn commits_hiding(&self, tip: Oid, hidden: &[Oid]) -> Result<Vec<Oid>> {
+        let mut walk = self.git2().revwalk().map_err(ctx("walking history"))?;
+        walk.set_sorting(Sort::TOPOLOGICAL)
+            .map_err(ctx("walking history"))?;
+        walk.push(tip)
+            .map_err(ctx(format!("walking history from {tip}")))?;
+        for id in hidden {
+            if self.git2().find_commit(*id).is_ok() {
+                walk.hide(*id).map_err(ctx(format!("hiding {id}")))?;
+            }
+        }
+        walk.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(ctx("walking history"))
+    }
+
+    /// The part of `tip`'s history that `is_checked` does not vouch for, found without walking
+    /// past a checked commit, newest first; and the nearest checked commit on `tip`'s
+    /// first-parent line (`None`: the line reaches a root unchecked). A checked `tip` gives
+    /// nothing, based on itself.
+    pub fn unchecked_history(
+        &self,
+        tip: Oid,
+        mut is_checked: impl FnMut(Oid) -> Result<bool>,
+    ) -> Result<(Vec<Oid>, Option<Oid>)> {
+        let mut memo: HashMap<Oid, bool> = HashMap::new();
+        let mut check = |id: Oid| -> Result<bool> {
+            if let Some(known) = memo.get(&id) {
+                return Ok(*known);
+            }
+            let checked = is_checked(id)?;
+            memo.insert(id, checked);
+            Ok(checked)
+        };
+        if check(tip)? {
+            return Ok((Vec::new(), Some(tip)));
+        }
+        let mut unchecked = Vec::new();
+        let mut seen = HashSet::from([tip]);
+        let mut queue = VecDeque::from([tip]);
+        while let Some(id) = queue.pop_front() {
+            unchecked.push(id);
+            for parent in self.parents(id)? {
+                if seen.insert(parent) && !check(parent)? {
+                    queue.push_back(parent);
+                }
+            }
+        }
+        let mut current = tip;
+        let base = loop {
+            match self.parents(current)?.first() {
+                None => break None,
+                Some(parent) if check(*parent)? => break Some(*parent),
+                Some(parent) => current = *parent,
+            }
+        };
+        Ok((unchecked, base))
+    }
+
+    fn parents(&self, id: Oid) -> Result<Vec<Oid>> {
+        let commit = self
+            .git2()
+            .find_commit(id)
+            .map_err(ctx(format!("reading commit {id}")))?;
+        Ok(commit.parent_ids().collect())
+    }
+
+    /// Every ref whose name `keep` accepts, with the commit it peels to; symbolic refs and refs
+    /// to trees or blobs are left out.
+    pub fn ref_commits(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, Oid)>> {
+        let refs = self.git2().references().map_err(ctx("listing refs"))?;
+        let mut found = Vec::new();
+        for reference in refs {
+            let reference = reference.map_err(ctx("listing refs"))?;
+            if reference.kind() != Some(git2::ReferenceType::Direct) {
+                continue;
+            }
+            let Ok(name) = reference.name().map(str::to_string) else {
+                continue;
+            };
+            if !keep(&name) {
+                continue;
+            }
+            if let Ok(commit) = reference.peel_to_commit() {
+                found.push((name, commit.id()));
+            }
+        }
+        Ok(found)
+    }
+
     /// Where the changes of `commits` start on `tip`'s line: the first first-parent ancestor of
     /// `tip` that is not one of them (`None`: they reach a root, so everything is new).
     pub fn first_parent_base(&self, tip: Oid, commits: &[Oid]) -> Result<Option<Oid>> {
@@ -70,76 +162,6 @@ impl Repo {
             commit.message_bytes(),
         )))
     }
-
-    /// The note on `target` in `notes_ref`, as the notes ref (or the given notes commit) has it.
-    pub fn read_note(&self, notes: NotesAt<'_>, target: Oid) -> Result<Option<String>> {
-        let commit = match notes {
-            NotesAt::Ref(name) => match self.git2().refname_to_id(name) {
-                Ok(id) => id,
-                Err(_) => return Ok(None),
-            },
-            NotesAt::Commit(id) => id,
-        };
-        let tree = self
-            .git2()
-            .find_commit(commit)
-            .and_then(|c| c.tree())
-            .map_err(ctx(format!("reading notes commit {commit}")))?;
-        let hex = target.to_string();
-        // Notes trees may fan out (`ab/cdef…`) once they grow; look in both layouts.
-        let candidates = [
-            hex.clone(),
-            format!("{}/{}", &hex[..2], &hex[2..]),
-            format!("{}/{}/{}", &hex[..2], &hex[2..4], &hex[4..]),
-        ];
-        for path in candidates {
-            if let Ok(entry) = tree.get_path(std::path::Path::new(&path)) {
-                let blob = self
-                    .git2()
-                    .find_blob(entry.id())
-                    .map_err(ctx("reading a note"))?;
-                return Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Writes (replacing) the note on `target` in `notes_ref`.
-    pub fn write_note(
-        &self,
-        notes_ref: &str,
-        target: Oid,
-        text: &str,
-        who: &Identity,
-    ) -> Result<()> {
-        let sig = git2::Signature::now(&who.name, &who.email).map_err(ctx("making a signature"))?;
-        self.git2()
-            .note(&sig, &sig, Some(notes_ref), target, text, true)
-            .map_err(ctx(format!("writing a note on {target}")))?;
-        Ok(())
-    }
-
-    /// The targets of every note in `notes_ref`.
-    pub fn noted_commits(&self, notes_ref: &str) -> Result<Vec<Oid>> {
-        let notes = match self.git2().notes(Some(notes_ref)) {
-            Ok(notes) => notes,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(ctx("listing notes")(e)),
-        };
-        Ok(notes
-            .filter_map(std::result::Result::ok)
-            .map(|(_, target)| target)
-            .collect())
-    }
-}
-
-/// Where to read notes from.
-#[derive(Debug, Clone, Copy)]
-pub enum NotesAt<'a> {
-    /// The notes ref as it stands.
-    Ref(&'a str),
-    /// A notes commit (e.g. one arriving in the same push, not yet under the ref).
-    Commit(Oid),
 }
 
 /// A git identity.
@@ -173,7 +195,63 @@ pub fn parse_trailers(message: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use git2::{Oid, Repository};
+
     use super::parse_trailers;
+    use crate::git::Repo;
+
+    fn commit(git: &Repository, parents: &[Oid]) -> Oid {
+        let tree = git
+            .find_tree(git.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let parents: Vec<_> = parents
+            .iter()
+            .map(|p| git.find_commit(*p).unwrap())
+            .collect();
+        let parents: Vec<_> = parents.iter().collect();
+        let sig = git2::Signature::now("T", "t@example.com").unwrap();
+        let message = format!("c{}", rand_suffix());
+        git.commit(None, &sig, &sig, &message, &tree, &parents)
+            .unwrap()
+    }
+
+    fn rand_suffix() -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn unchecked_history_stops_at_checked_states_and_bases_on_the_nearest() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Repository::init_bare(dir.path()).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        let base = commit(&git, &[]);
+        let middle = commit(&git, &[base]);
+        let tip = commit(&git, &[middle]);
+        let side = commit(&git, &[base]);
+        let merge = commit(&git, &[tip, side]);
+        let checked: HashSet<Oid> = [base, tip].into();
+        let is = |id| Ok(checked.contains(&id));
+        assert_eq!(
+            repo.unchecked_history(tip, is).unwrap(),
+            (vec![], Some(tip))
+        );
+        // In the middle of a checked push: based on the state before it, not on a reachable one.
+        assert_eq!(
+            repo.unchecked_history(middle, is).unwrap(),
+            (vec![middle], Some(base))
+        );
+        assert_eq!(
+            repo.unchecked_history(merge, is).unwrap(),
+            (vec![merge, side], Some(tip))
+        );
+        let nothing = |_| Ok(false);
+        let (all, root) = repo.unchecked_history(merge, nothing).unwrap();
+        assert_eq!((all.len(), root), (5, None));
+    }
 
     #[test]
     fn trailers_come_from_the_last_paragraph() {

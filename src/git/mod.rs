@@ -3,13 +3,15 @@
 
 mod diff;
 mod history;
+mod notes;
 
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository};
 
 pub use diff::{Change, ChangeStatus, LineSet};
-pub use history::{Identity, Known, NotesAt, parse_trailers};
+pub use history::{Identity, Known, parse_trailers};
+pub use notes::NotesAt;
 
 /// Errors of the git layer; each names what it was doing.
 #[derive(Debug, thiserror::Error)]
@@ -299,6 +301,21 @@ impl Repo {
             .find_blob(id)
             .map_err(ctx(format!("reading blob {id}")))?;
         Ok(blob.content().to_vec())
+    }
+
+    /// Every value of a (multi-valued) git config key of this repository; none when unset.
+    pub fn config_values(&self, key: &str) -> Result<Vec<String>> {
+        let config = self.repo.config().map_err(ctx("reading the git config"))?;
+        let mut values = Vec::new();
+        if let Ok(mut entries) = config.multivar(key, None) {
+            while let Some(entry) = entries.next() {
+                let entry = entry.map_err(ctx(format!("reading {key}")))?;
+                if let Ok(value) = entry.value() {
+                    values.push(value.to_string());
+                }
+            }
+        }
+        Ok(values)
     }
 
     /// A blob's size without inflating it.
