@@ -242,6 +242,100 @@ impl Pattern {
     }
 }
 
+/// Why a pattern written in a configuration file cannot mean what its author meant: git accepts
+/// it (and skips it, or never matches with it), which would silently turn a rule off or leave a
+/// sensitive path unguarded. `Ok` for every pattern that can match some path.
+///
+/// # Errors
+/// A message saying what is wrong: empty or blank, a comment, `!` or `/` alone, an unclosed
+/// `[`, an unknown `[:class:]`, a trailing unescaped `\`, a `.`/`..` component (paths are
+/// normalized, so it never matches), or a NUL byte or line break.
+pub fn lint(pattern: &str) -> Result<(), String> {
+    check_one_line(pattern).map_err(|e| e.message)?;
+    let text = trim_trailing_spaces(pattern.strip_suffix('\r').unwrap_or(pattern));
+    if text.trim().is_empty() {
+        return Err("empty pattern: it matches no path".into());
+    }
+    if text.starts_with('#') {
+        return Err(
+            "starts with `#`, which makes it a comment; write `\\#` for a literal `#`".into(),
+        );
+    }
+    let body = text.strip_prefix('!').unwrap_or(text);
+    let body = body.strip_suffix('/').unwrap_or(body);
+    if body.trim_matches('/').is_empty() {
+        return Err("empty pattern once `!` and `/` are taken off: it matches no path".into());
+    }
+    if body
+        .split('/')
+        .any(|component| component == "." || component == "..")
+    {
+        return Err(
+            "has a `./` or `..` component; patterns match repository-relative paths \
+                    without them"
+                .into(),
+        );
+    }
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if i + 1 == bytes.len() => {
+                return Err("ends with an unescaped backslash: it matches no path".into());
+            }
+            b'\\' => i += 1,
+            b'[' => i = bracket_end(bytes, i)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The index of the `]` closing the bracket expression at `open`, parsed as [`bracket`] does.
+fn bracket_end(p: &[u8], open: usize) -> Result<usize, String> {
+    let unclosed =
+        || "has an unclosed `[`: it matches no path; write `\\[` for a literal `[`".to_string();
+    let mut pi = open + 1;
+    if matches!(at(p, pi), b'!' | b'^') {
+        pi += 1;
+    }
+    // A `]` right after `[`, `[!` or `[^` is a member.
+    let mut first = true;
+    loop {
+        match at(p, pi) {
+            0 => return Err(unclosed()),
+            b']' if !first => return Ok(pi),
+            b'\\' => {
+                pi += 1;
+                if at(p, pi) == 0 {
+                    return Err(unclosed());
+                }
+            }
+            b'[' if at(p, pi + 1) == b':' => {
+                let name_start = pi + 2;
+                let Some(offset) = p[name_start..].iter().position(|&b| b == b']') else {
+                    return Err(unclosed());
+                };
+                let close = name_start + offset;
+                if close > name_start && p[close - 1] == b':' {
+                    let name = &p[name_start..close - 1];
+                    if posix_class(p, pi, b'a').is_err() {
+                        return Err(format!(
+                            "has an unknown character class `[:{}:]`: it matches no path",
+                            String::from_utf8_lossy(name)
+                        ));
+                    }
+                    pi = close;
+                }
+            }
+            _ => {}
+        }
+        first = false;
+        pi += 1;
+    }
+}
+
 /// Rejects what no line of a .gitignore file can hold; git itself never rejects a pattern.
 fn check_one_line(line: &str) -> Result<(), PatternError> {
     let what = match line.bytes().find(|&b| b == 0 || b == b'\n') {
@@ -966,5 +1060,43 @@ mod tests {
             GIT_CASES.len(),
             mismatches.join("\n")
         );
+    }
+
+    #[test]
+    fn lint_rejects_patterns_that_can_never_match() {
+        for bad in [
+            "",
+            "   ",
+            "#x",
+            "!",
+            "/",
+            "!/",
+            "src/[ab",
+            "[!]",
+            "[[:word:]]",
+            "a\\",
+            "./a.py",
+            "src/../x",
+            "a\nb",
+        ] {
+            assert!(lint(bad).is_err(), "{bad:?} should be rejected");
+        }
+        for good in [
+            "*.py",
+            "src/",
+            "/build",
+            "!keep.py",
+            "**/x",
+            "[a-z]*.py",
+            "[]]",
+            "[!]]x",
+            "[[:alpha:]]*",
+            "\\#literal",
+            "a[\\]]b",
+            "[[:x]",
+            "dir/**",
+        ] {
+            assert_eq!(lint(good), Ok(()), "{good:?} should be accepted");
+        }
     }
 }

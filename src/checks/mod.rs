@@ -4,7 +4,9 @@
 //! or the filesystem. The engine around it reads files, parallelises, caches by blob id, scopes
 //! findings to changed lines and applies levels.
 
+pub mod file_too_large;
 pub mod missing_import;
+pub mod parse_error;
 mod project;
 pub mod sensitive_path;
 pub mod untyped_function;
@@ -31,6 +33,8 @@ pub struct RuleMeta {
     pub version: u32,
     /// Whether the rule reads other files of the revision through [`ProjectFiles`].
     pub uses_project: bool,
+    /// Whether a finding is about the whole file: in the gate it counts whichever lines changed.
+    pub per_file: bool,
     /// The check module's source; its leading `//!` lines are what `gatehouse rules explain` prints.
     pub module_source: &'static str,
 }
@@ -74,6 +78,8 @@ pub fn all() -> &'static [&'static dyn Check] {
         &sensitive_path::SensitivePath,
         &untyped_function::UntypedFunction,
         &missing_import::MissingImport,
+        &parse_error::ParseError,
+        &file_too_large::FileTooLarge,
     ]
 }
 

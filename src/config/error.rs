@@ -17,6 +17,8 @@ pub struct ConfigError {
 struct Location {
     line: usize,
     column: usize,
+    /// Characters of `text` before the error (differs from `column - 1` in an excerpt).
+    lead: usize,
     width: usize,
     text: String,
 }
@@ -56,12 +58,40 @@ fn locate(source: &str, span: Range<usize>) -> Location {
     let column = source[line_start..start].chars().count() + 1;
     let end = floor_char_boundary(source, span.end.clamp(start, line_end));
     let width = source[start..end].chars().count().max(1);
+    let (text, lead) = excerpt(&text, column - 1);
     Location {
         line,
         column,
-        width,
+        lead,
+        width: width.min(EXCERPT_CHARS),
         text,
     }
+}
+
+/// A longer offending line is shown as an excerpt of this many characters around the error.
+const EXCERPT_CHARS: usize = 120;
+
+/// The part of `line` to show for an error at character `column` (0-based), and how many
+/// characters of the shown text come before the error.
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let total = line.chars().count();
+    if total <= EXCERPT_CHARS {
+        return (line.to_string(), column);
+    }
+    let from = column
+        .saturating_sub(EXCERPT_CHARS / 3)
+        .min(total - EXCERPT_CHARS);
+    let body: String = line.chars().skip(from).take(EXCERPT_CHARS).collect();
+    let prefix = if from > 0 { "…" } else { "" };
+    let suffix = if from + EXCERPT_CHARS < total {
+        "…"
+    } else {
+        ""
+    };
+    (
+        format!("{prefix}{body}{suffix}"),
+        column - from + prefix.chars().count(),
+    )
 }
 
 fn floor_char_boundary(s: &str, mut index: usize) -> usize {
@@ -85,7 +115,7 @@ impl fmt::Display for ConfigError {
         )?;
         writeln!(f, "{pad} |")?;
         writeln!(f, "{} | {}", loc.line, loc.text)?;
-        let lead = " ".repeat(loc.column - 1);
+        let lead = " ".repeat(loc.lead);
         write!(f, "{pad} | {lead}{}", "^".repeat(loc.width))
     }
 }
@@ -114,5 +144,18 @@ mod tests {
         let start = src.find('"').unwrap();
         let err = ConfigError::new("c.toml", src, Some(start..start + 1), "bad");
         assert_eq!(err.line_column(), Some((1, 5)));
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_an_excerpt() {
+        let src = format!("x = {}\"bad\"{}\n", "[".repeat(5000), "]".repeat(5000));
+        let start = src.find('"').unwrap();
+        let err = ConfigError::new("c.toml", &src, Some(start..start + 5), "bad");
+        assert_eq!(err.line_column(), Some((1, 5005)));
+        let shown = err.to_string();
+        assert!(shown.len() < 600, "{shown}");
+        let lines: Vec<&str> = shown.lines().collect();
+        let at = lines[2].chars().position(|c| c == '"');
+        assert_eq!(lines[3].chars().position(|c| c == '^'), at, "{shown}");
     }
 }

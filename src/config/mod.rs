@@ -3,8 +3,10 @@
 
 mod daemon;
 mod error;
+pub mod read;
 mod repo;
 mod schema;
+mod validate;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,8 @@ pub use repo::{LoadError, load_at, load_for};
 use schema::{ConfigFile, PackFile, RawRule, RawSensitive};
 pub use schema::{Level, PreCommit, Scope};
 use toml::Spanned;
+pub use validate::check_budget;
+use validate::{compile, compile_protected, non_empty};
 
 use crate::checks;
 use crate::pathmatch::PatternSet;
@@ -231,14 +235,41 @@ impl Layers {
                 }
                 self.tasks.max_parallel = n.into_inner();
             }
-            self.tasks.daily_budget_usd = tasks.daily_budget_usd.or(self.tasks.daily_budget_usd);
+            if let Some(budget) = tasks.daily_budget_usd {
+                let value = *budget.get_ref();
+                check_budget(value).map_err(|message| {
+                    ConfigError::new(
+                        file,
+                        text,
+                        Some(budget.span()),
+                        format!("`daily_budget_usd` {message}"),
+                    )
+                })?;
+                self.tasks.daily_budget_usd = Some(value);
+            }
         }
         for (name, agent) in config.agents {
             let span = agent.span();
             let agent = agent.into_inner();
             agent
                 .validate(&name)
-                .map_err(|e| ConfigError::new(file, text, Some(span), e.to_string()))?;
+                .map_err(|e| ConfigError::new(file, text, Some(span.clone()), e.to_string()))?;
+            // A NaN or negative price makes every cost NaN, and no budget would ever stop a run.
+            if let Some(price) = &agent.price {
+                let prices = [
+                    ("input", Some(price.input)),
+                    ("cached_input", price.cached_input),
+                    ("output", Some(price.output)),
+                ];
+                for (key, value) in prices {
+                    if let Some(value) = value {
+                        check_budget(value).map_err(|m| {
+                            let message = format!("`[agents.{name}] price.{key}` {m}");
+                            ConfigError::new(file, text, Some(span.clone()), message)
+                        })?;
+                    }
+                }
+            }
             self.agents.insert(name, agent);
         }
         self.add_pack(
@@ -272,7 +303,8 @@ impl Layers {
             entry.level = Some(level);
         }
         if let Some(paths) = rule.paths {
-            entry.paths = Some(compile(file, text, &paths)?);
+            non_empty(file, text, &paths)?;
+            entry.paths = Some(compile(file, text, paths.get_ref())?);
         }
         if let Some(exclude) = rule.exclude {
             entry.exclude = Some(compile(file, text, &exclude)?);
@@ -297,12 +329,18 @@ impl Layers {
         let span = raw.span();
         let raw = raw.into_inner();
         let patterns = match &raw.paths {
-            Some(paths) => Some(compile(file, text, paths)?),
+            Some(paths) => {
+                non_empty(file, text, paths)?;
+                Some(compile(file, text, paths.get_ref())?)
+            }
             None => None,
         };
-        let paths = raw
-            .paths
-            .map(|p| p.into_iter().map(Spanned::into_inner).collect());
+        let paths = raw.paths.map(|p| {
+            p.into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect()
+        });
         let owners = raw.owners.unwrap_or_default();
         if let Some(existing) = self.sensitive.iter_mut().find(|s| s.name == raw.name) {
             if patterns.is_some() {
@@ -386,52 +424,6 @@ impl Layers {
             sensitive,
         })
     }
-}
-
-/// Branch names are matched whole: each pattern is anchored at the start of the name.
-fn compile_protected(
-    file: &str,
-    text: &str,
-    patterns: &[Spanned<String>],
-) -> Result<(Vec<String>, PatternSet), ConfigError> {
-    let anchored: Vec<Spanned<String>> = patterns
-        .iter()
-        .map(|p| {
-            let name = p.get_ref();
-            let anchored = match name.strip_prefix('!') {
-                Some(rest) => format!("!/{}", rest.trim_start_matches('/')),
-                None => format!("/{}", name.trim_start_matches('/')),
-            };
-            Spanned::new(p.span(), anchored)
-        })
-        .collect();
-    let set = compile(file, text, &anchored)?;
-    Ok((patterns.iter().map(|p| p.get_ref().clone()).collect(), set))
-}
-
-fn compile(
-    file: &str,
-    text: &str,
-    patterns: &[Spanned<String>],
-) -> Result<PatternSet, ConfigError> {
-    for pattern in patterns {
-        PatternSet::new([pattern.get_ref()]).map_err(|e| {
-            ConfigError::new(
-                file,
-                text,
-                Some(pattern.span()),
-                format!("invalid path pattern: {}", e.message),
-            )
-        })?;
-    }
-    PatternSet::new(patterns.iter().map(Spanned::get_ref)).map_err(|e| {
-        ConfigError::new(
-            file,
-            text,
-            None,
-            format!("invalid path pattern: {}", e.message),
-        )
-    })
 }
 
 #[cfg(test)]

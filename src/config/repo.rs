@@ -1,8 +1,10 @@
 //! Reading a repository's configuration files: from the working tree, or from HEAD's tree in a
-//! bare repository.
+//! bare repository. Only regular files (or blobs) inside the repository, up to
+//! [`MAX_CONFIG_SIZE`], are read: anything else is an error that names the file.
 
 use crate::git::{GitError, Repo};
 
+use super::read::{MAX_CONFIG_SIZE, UnsafeFile, read_repo_file};
 use super::{CONFIG_PATH, ConfigError, ConfigText, RULES_DIR, Settings};
 
 /// Errors while reading configuration from a repository.
@@ -17,6 +19,25 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "refusing to read {path}: {reason}; configuration is read only from regular files inside the repository, up to 1 MiB"
+    )]
+    Unsafe { path: String, reason: UnsafeFile },
+}
+
+impl LoadError {
+    fn unsafe_file(path: &str, reason: UnsafeFile) -> LoadError {
+        match reason {
+            UnsafeFile::Io(source) => LoadError::Io {
+                path: path.to_string(),
+                source,
+            },
+            reason => LoadError::Unsafe {
+                path: path.to_string(),
+                reason,
+            },
+        }
+    }
 }
 
 /// Loads the settings of `repo`.
@@ -41,13 +62,10 @@ type Texts = (Vec<ConfigText>, Option<ConfigText>);
 
 fn from_workdir(workdir: &std::path::Path) -> Result<Texts, LoadError> {
     let read = |rel: &str| -> Result<Option<ConfigText>, LoadError> {
-        match std::fs::read(workdir.join(rel)) {
-            Ok(bytes) => Ok(Some(text(rel, &bytes)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(LoadError::Io {
-                path: rel.to_string(),
-                source,
-            }),
+        match read_repo_file(workdir, rel, MAX_CONFIG_SIZE) {
+            Ok(Some(bytes)) => Ok(Some(text(rel, &bytes)?)),
+            Ok(None) => Ok(None),
+            Err(reason) => Err(LoadError::unsafe_file(rel, reason)),
         }
     };
     let mut names: Vec<String> = match std::fs::read_dir(workdir.join(RULES_DIR)) {
@@ -66,7 +84,11 @@ fn from_workdir(workdir: &std::path::Path) -> Result<Texts, LoadError> {
     Ok((packs, read(CONFIG_PATH)?))
 }
 
+/// A symlink's mode in a git tree.
+const SYMLINK_MODE: u32 = 0o120_000;
+
 fn from_tree(repo: &Repo, tree: git2::Oid) -> Result<Texts, LoadError> {
+    refuse_odd_entries(repo, tree)?;
     let files = repo.config_files(tree)?;
     let mut packs = Vec::new();
     let mut config = None;
@@ -76,16 +98,61 @@ fn from_tree(repo: &Repo, tree: git2::Oid) -> Result<Texts, LoadError> {
             .strip_prefix(RULES_DIR)
             .and_then(|r| r.strip_prefix('/'));
         let is_pack = in_rules.is_some_and(|name| !name.contains('/') && name.ends_with(".toml"));
-        if is_pack || file.path == CONFIG_PATH {
-            let loaded = text(&file.path, &repo.read_blob(file.id)?)?;
-            if is_pack {
-                packs.push(loaded)
-            } else {
-                config = Some(loaded)
-            }
+        if !is_pack && file.path != CONFIG_PATH {
+            continue;
+        }
+        if file.mode == SYMLINK_MODE {
+            return Err(LoadError::unsafe_file(&file.path, UnsafeFile::SymlinkBlob));
+        }
+        let size = repo.blob_size(file.id)?;
+        if size > MAX_CONFIG_SIZE {
+            let reason = UnsafeFile::TooLarge {
+                size,
+                limit: MAX_CONFIG_SIZE,
+            };
+            return Err(LoadError::unsafe_file(&file.path, reason));
+        }
+        let loaded = text(&file.path, &repo.read_blob(file.id)?)?;
+        if is_pack {
+            packs.push(loaded)
+        } else {
+            config = Some(loaded)
         }
     }
     Ok((packs, config))
+}
+
+/// `.gatehouse` and `.gatehouse/rules` must be directories, and the config file a file: a
+/// symlink or a submodule in their place would otherwise make the configuration vanish.
+fn refuse_odd_entries(repo: &Repo, tree: git2::Oid) -> Result<(), LoadError> {
+    let tree = repo
+        .git2()
+        .find_tree(tree)
+        .map_err(crate::git::ctx(format!("reading tree {tree}")))?;
+    let dirs = [".gatehouse", RULES_DIR];
+    for path in dirs.iter().chain([&CONFIG_PATH]) {
+        let Ok(entry) = tree.get_path(std::path::Path::new(path)) else {
+            continue;
+        };
+        let mode = u32::try_from(entry.filemode()).unwrap_or(0);
+        let expected_dir = dirs.contains(path);
+        let fine = match entry.kind() {
+            Some(git2::ObjectType::Tree) => expected_dir,
+            Some(git2::ObjectType::Blob) => !expected_dir && mode != SYMLINK_MODE,
+            _ => false,
+        };
+        if !fine {
+            let reason = if mode == SYMLINK_MODE {
+                UnsafeFile::SymlinkBlob
+            } else if expected_dir {
+                UnsafeFile::NotRegular("not a directory in the commit")
+            } else {
+                UnsafeFile::NotRegular("not a file in the commit")
+            };
+            return Err(LoadError::unsafe_file(path, reason));
+        }
+    }
+    Ok(())
 }
 
 fn text(file: &str, bytes: &[u8]) -> Result<ConfigText, ConfigError> {

@@ -73,7 +73,7 @@ pub(super) struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct TasksConfig {
     pub max_parallel: Option<Spanned<usize>>,
-    pub daily_budget_usd: Option<f64>,
+    pub daily_budget_usd: Option<Spanned<f64>>,
 }
 
 /// `[hooks]`.
@@ -118,7 +118,7 @@ pub(super) struct PackFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
     pub level: Option<Level>,
-    pub paths: Option<Vec<Spanned<String>>>,
+    pub paths: Option<Spanned<Vec<Spanned<String>>>>,
     pub exclude: Option<Vec<Spanned<String>>>,
     pub options: Option<Spanned<toml::Table>>,
 }
@@ -128,7 +128,7 @@ pub(super) struct RawRule {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSensitive {
     pub name: String,
-    pub paths: Option<Vec<Spanned<String>>>,
+    pub paths: Option<Spanned<Vec<Spanned<String>>>>,
     pub level: Option<Level>,
     pub owners: Option<Vec<String>>,
     pub reason: Option<String>,

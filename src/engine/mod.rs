@@ -3,6 +3,7 @@
 //! and collects the findings.
 
 mod cache;
+mod checking;
 mod files;
 mod project;
 mod suppress;
@@ -11,18 +12,16 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 pub use cache::Cache;
+use checking::Ctx;
 use files::RevisionKind;
 pub use files::{Job, Source, Target};
-use project::{Revision, Tracker};
+use project::Revision;
 
-use crate::checks::{self, Diagnostic, FileRule, Finding, NoProject, ProjectFiles, sensitive_path};
+use crate::checks::{self, FileRule, Finding, sensitive_path};
 use crate::config::{ConfigError, Level, Scope, Settings};
-use crate::git::{self, Repo, hash_blob};
-use crate::lang::{self, Language, ParsedFile};
-use suppress::Suppressions;
+use crate::git::{self, Repo};
+use crate::lang::Language;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
@@ -62,11 +61,14 @@ pub enum EngineError {
     Config(#[from] ConfigError),
     #[error("unknown rule `{0}` (see `gatehouse rules list`)")]
     UnknownRule(String),
+    #[error("cannot start the threads that run the checks: {0}")]
+    Threads(String),
 }
 
 struct Configured<'s> {
     id: &'static str,
     uses_project: bool,
+    per_file: bool,
     level: Level,
     languages: &'static [Language],
     settings: &'s crate::config::RuleSettings,
@@ -105,7 +107,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
         counters: &counters,
         revision: revision.as_ref(),
     };
-    let mut findings = run_file_checks(repo, &ctx, &selection.jobs);
+    let mut findings = checking::run_file_checks(repo, &ctx, &selection.jobs)?;
     if selected(sensitive_path::ID) {
         findings.extend(sensitive_findings(settings, &selection.changes));
     }
@@ -150,6 +152,7 @@ fn configure<'s>(
         rules.push(Configured {
             id: meta.id,
             uses_project: meta.uses_project,
+            per_file: meta.per_file,
             level: rule_settings.level,
             languages: meta.languages,
             settings: rule_settings,
@@ -179,115 +182,6 @@ struct Counters {
     skipped_large: AtomicUsize,
 }
 
-struct Ctx<'a> {
-    rules: &'a [Configured<'a>],
-    cache: &'a Cache,
-    max_size: u64,
-    counters: &'a Counters,
-    revision: Option<&'a Revision>,
-}
-
-impl Ctx<'_> {
-    /// A cached entry for `path` at `id` whose dependencies still hold.
-    fn cached(&self, path: &str, id: git2::Oid) -> Option<cache::Entry> {
-        let entry = self.cache.get(path, id)?;
-        project::still_valid(&entry.deps, self.revision).then_some(entry)
-    }
-}
-
-/// A file that needs parsing: its id (for the cache) and its content, once read.
-struct Pending<'j> {
-    job: &'j Job,
-    id: Option<git2::Oid>,
-    content: Option<Vec<u8>>,
-}
-
-fn run_file_checks(repo: &Repo, ctx: &Ctx<'_>, jobs: &[Job]) -> Vec<Finding> {
-    if ctx.rules.is_empty() {
-        return Vec::new();
-    }
-    // Phase 1, parallel: answer from the cache what we can without reading blobs.
-    let first: Vec<Result<Vec<Finding>, Pending<'_>>> = jobs
-        .par_iter()
-        .filter(|j| Language::may_be(&j.path))
-        .map(|job| lookup(ctx, job))
-        .collect();
-    let mut findings = Vec::new();
-    let mut pending = Vec::new();
-    for item in first {
-        match item {
-            Ok(found) => findings.extend(found),
-            Err(p) => pending.push(p),
-        }
-    }
-    // Phase 2, sequential: read blobs (a git2 repository is not shareable across threads).
-    for p in &mut pending {
-        if let (Source::Blob(id), None) = (&p.job.source, &p.content) {
-            match repo.blob_size(*id) {
-                Ok(size) if size > ctx.max_size => {
-                    ctx.counters.skipped_large.fetch_add(1, Ordering::Relaxed);
-                    p.id = None;
-                }
-                _ => p.content = repo.read_blob(*id).ok(),
-            }
-        }
-    }
-    // Phase 3, parallel: parse and check.
-    let rest: Vec<Vec<Finding>> = pending
-        .into_par_iter()
-        .map(|p| check_pending(ctx, p))
-        .collect();
-    findings.extend(rest.into_iter().flatten());
-    findings
-}
-
-fn lookup<'j>(ctx: &Ctx<'_>, job: &'j Job) -> Result<Vec<Finding>, Pending<'j>> {
-    match &job.source {
-        Source::Blob(id) => match ctx.cached(&job.path, *id) {
-            Some(entry) => {
-                ctx.counters.cached.fetch_add(1, Ordering::Relaxed);
-                Ok(to_findings(ctx, job, entry))
-            }
-            None => Err(Pending {
-                job,
-                id: Some(*id),
-                content: None,
-            }),
-        },
-        Source::Disk { file, index } => {
-            let Ok(meta) = std::fs::metadata(file) else {
-                return Ok(Vec::new());
-            };
-            if meta.len() > ctx.max_size {
-                ctx.counters.skipped_large.fetch_add(1, Ordering::Relaxed);
-                return Ok(Vec::new());
-            }
-            let clean = index
-                .as_ref()
-                .filter(|entry| stat_matches(entry, &meta))
-                .map(|entry| entry.id);
-            let (id, content) = match clean {
-                Some(id) => (id, None),
-                None => match std::fs::read(file) {
-                    Ok(bytes) => (hash_blob(&bytes), Some(bytes)),
-                    Err(_) => return Ok(Vec::new()),
-                },
-            };
-            match ctx.cached(&job.path, id) {
-                Some(entry) => {
-                    ctx.counters.cached.fetch_add(1, Ordering::Relaxed);
-                    Ok(to_findings(ctx, job, entry))
-                }
-                None => Err(Pending {
-                    job,
-                    id: Some(id),
-                    content,
-                }),
-            }
-        }
-    }
-}
-
 /// Whether a file's stat data still matches its index entry, as git decides "unchanged".
 pub(crate) fn stat_matches(entry: &git::IndexFile, meta: &std::fs::Metadata) -> bool {
     let mtime = (
@@ -299,96 +193,6 @@ pub(crate) fn stat_matches(entry: &git::IndexFile, meta: &std::fs::Metadata) -> 
         && u64::from(entry.size) == (meta.len() & 0xffff_ffff)
         && entry.mtime == mtime
         && entry.ino == (meta.ino() & 0xffff_ffff) as u32
-}
-
-fn check_pending(ctx: &Ctx<'_>, p: Pending<'_>) -> Vec<Finding> {
-    let job = p.job;
-    let content = match (p.content, &job.source) {
-        (Some(content), _) => content,
-        (None, Source::Disk { file, .. }) => match std::fs::read(file) {
-            Ok(content) => content,
-            Err(_) => return Vec::new(),
-        },
-        (None, Source::Blob(_)) => return Vec::new(),
-    };
-    let Some(id) = p.id else { return Vec::new() };
-    if content.len() as u64 > ctx.max_size {
-        ctx.counters.skipped_large.fetch_add(1, Ordering::Relaxed);
-        return Vec::new();
-    }
-    if is_binary(&content) {
-        ctx.counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
-        return Vec::new();
-    }
-    let entry = check_content(ctx, &job.path, &content);
-    ctx.cache.put(&job.path, id, &entry);
-    to_findings(ctx, job, entry)
-}
-
-/// git's heuristic: a NUL byte in the first 8000 bytes makes a file binary.
-fn is_binary(content: &[u8]) -> bool {
-    content[..content.len().min(8000)].contains(&0)
-}
-
-fn check_content(ctx: &Ctx<'_>, path: &str, content: &[u8]) -> cache::Entry {
-    let Some(language) = Language::detect(path, content) else {
-        return cache::Entry::default();
-    };
-    let applicable: Vec<&Configured<'_>> = ctx
-        .rules
-        .iter()
-        .filter(|r| r.languages.contains(&language) && r.settings.applies_to(path))
-        .collect();
-    if applicable.is_empty() {
-        return cache::Entry::default();
-    }
-    let source = String::from_utf8_lossy(content);
-    let Some(tree) = lang::parse(language, &source) else {
-        return cache::Entry::default();
-    };
-    ctx.counters.parsed.fetch_add(1, Ordering::Relaxed);
-    let tracker = ctx.revision.map(Tracker::new);
-    let project: &dyn ProjectFiles = match &tracker {
-        Some(tracker) => tracker,
-        None => &NoProject,
-    };
-    let file = ParsedFile {
-        path,
-        language,
-        source: &source,
-        tree: &tree,
-        project,
-    };
-    let suppressions = Suppressions::scan(&source, language.comment_marker());
-    let mut diagnostics = Vec::new();
-    for rule in applicable {
-        let mut out: Vec<Diagnostic> = Vec::new();
-        rule.rule.check(&file, &mut out);
-        let kept = out
-            .into_iter()
-            .filter(|d| !suppressions.covers(rule.id, d.line));
-        diagnostics.extend(kept.map(|d| (rule.id.to_string(), d)));
-    }
-    let deps = tracker.map(|t| t.dependencies()).unwrap_or_default();
-    cache::Entry { diagnostics, deps }
-}
-
-fn to_findings(ctx: &Ctx<'_>, job: &Job, entry: cache::Entry) -> Vec<Finding> {
-    entry
-        .diagnostics
-        .into_iter()
-        .filter(|(_, d)| {
-            job.lines
-                .as_ref()
-                .is_none_or(|lines| lines.intersects(d.line, d.end_line.max(d.line)))
-        })
-        .filter_map(|(id, d)| {
-            let rule = ctx.rules.iter().find(|r| r.id == id)?;
-            rule.settings
-                .applies_to(&job.path)
-                .then(|| Finding::from_diagnostic(rule.id, rule.level, &job.path, d))
-        })
-        .collect()
 }
 
 fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Finding> {
@@ -441,7 +245,10 @@ pub struct Sources<'a> {
 impl crate::output::SourceLines for Sources<'_> {
     fn text(&mut self, path: &str) -> Option<String> {
         let bytes = match self.target {
-            Target::Worktree { .. } => std::fs::read(self.repo.workdir()?.join(path)).ok()?,
+            Target::Worktree { .. } => {
+                let file = self.repo.workdir()?.join(path);
+                crate::config::read::read_regular(&file, 256 * 1024 * 1024).ok()??
+            }
             Target::Staged => {
                 let index = self.repo.git2().index().ok()?;
                 let entry = index.get_path(std::path::Path::new(path), 0)?;

@@ -9,7 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use git2::Oid;
 
 use crate::checks::ProjectFiles;
+use crate::config::read::read_regular;
 use crate::git::{self, IndexFile, Repo, hash_blob};
+
+/// The largest working-tree file a check may read beside the checked one (a manifest, a module):
+/// only regular files are read, so a symlink to `/dev/zero` or a FIFO reads as absent.
+const PROJECT_FILE_CAP: u64 = 64 * 1024 * 1024;
 
 /// Where the revision's files live.
 enum Store {
@@ -135,7 +140,10 @@ impl Revision {
                 if let Some(entry) = index.get(path).filter(|e| super::stat_matches(e, &meta)) {
                     return Some(entry.id);
                 }
-                std::fs::read(file).ok().map(|bytes| hash_blob(&bytes))
+                read_regular(&file, PROJECT_FILE_CAP)
+                    .ok()
+                    .flatten()
+                    .map(|bytes| hash_blob(&bytes))
             }
         }
     }
@@ -148,7 +156,9 @@ impl Revision {
                 let blob = repo.find_blob(*id).ok()?;
                 blob.content().to_vec()
             }
-            Store::Worktree { workdir, .. } => std::fs::read(workdir.join(path)).ok()?,
+            Store::Worktree { workdir, .. } => {
+                read_regular(&workdir.join(path), PROJECT_FILE_CAP).ok()??
+            }
         };
         Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
     }

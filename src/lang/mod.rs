@@ -1,10 +1,14 @@
 //! Languages gatehouse parses with tree-sitter: detection by extension or `#!` line, and parsing
 //! with one parser per language per thread.
 
+mod shape;
+
 use std::cell::RefCell;
 
 use serde::Serialize;
 use tree_sitter::{Node, Parser, Tree};
+
+pub use shape::{CHECK_STACK_SIZE, Failure, MAX_DEPTH, Shape, inspect};
 
 /// A language with a tree-sitter grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

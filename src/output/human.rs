@@ -1,11 +1,17 @@
 //! Human output, like rustc and ruff: `path:line:col: rule [code] message`, the source line with
 //! a caret under the finding, a help line, and a one-line summary. Colour only on a terminal.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::checks::{self, Finding};
 use crate::config::Level;
 use crate::engine::Stats;
+
+/// Findings shown per file; the rest are counted (JSON and SARIF list them all).
+pub const MAX_SHOWN_PER_FILE: usize = 100;
+/// A longer source line is shown as an excerpt of this many characters around the finding.
+const MAX_LINE_CHARS: usize = 160;
 
 /// Gives the text of a file, to show the lines that findings point at.
 pub trait SourceLines {
@@ -34,24 +40,36 @@ impl Human {
         }
     }
 
-    /// Renders the findings without a summary line.
+    /// Renders the findings without a summary line: at most [`MAX_SHOWN_PER_FILE`] per file,
+    /// then a count of the rest. Linear in the number of findings and the size of their files.
     pub fn render_findings(&self, findings: &[Finding], sources: &mut dyn SourceLines) -> String {
         let mut out = String::new();
-        let mut current: Option<(&str, Option<String>)> = None;
-        for finding in findings {
-            if current
-                .as_ref()
-                .is_none_or(|(path, _)| *path != finding.path)
-            {
-                let text = if has_source(finding) {
-                    sources.text(&finding.path)
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for run in findings.chunk_by(|a, b| a.path == b.path) {
+            let path = run[0].path.as_str();
+            let before = seen.entry(path).or_default();
+            let room = MAX_SHOWN_PER_FILE.saturating_sub(*before);
+            let visible = &run[..room.min(run.len())];
+            *before += run.len();
+            if !visible.is_empty() {
+                let text = if visible.iter().any(has_source) {
+                    sources.text(path)
                 } else {
                     None
                 };
-                current = Some((&finding.path, text));
+                let lines = text.as_deref().map(Lines::new);
+                for finding in visible {
+                    self.finding(&mut out, finding, lines.as_ref());
+                }
             }
-            let text = current.as_ref().and_then(|(_, t)| t.as_deref());
-            self.finding(&mut out, finding, text);
+            let hidden = run.len() - visible.len();
+            if hidden > 0 {
+                let _ = writeln!(
+                    out,
+                    "… {} in {path} not shown (`--format json` lists them all)\n",
+                    plural(hidden, "more finding")
+                );
+            }
         }
         out
     }
@@ -76,26 +94,23 @@ impl Human {
         out
     }
 
-    fn finding(&self, out: &mut String, f: &Finding, text: Option<&str>) {
+    fn finding(&self, out: &mut String, f: &Finding, lines: Option<&Lines<'_>>) {
         let location = self.paint("1", &format!("{}:{}:{}:", f.path, f.line, f.column));
         let rule = self.paint(level_color(f.level), &format!("{} [{}]", f.rule, f.code));
         let _ = writeln!(out, "{location} {rule} {}", f.message);
-        let line = text.and_then(|t| t.lines().nth(f.line as usize - 1));
-        if let Some(line) = line {
+        if let Some(line) = lines.and_then(|l| l.get(f.line as usize)) {
+            let column = (f.column as usize).saturating_sub(1);
+            let (shown, lead) = excerpt(line, column);
             let number = f.line.to_string();
             let pad = " ".repeat(number.len());
-            let lead: String = line
-                .chars()
-                .take(f.column as usize - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
             let width = if f.end_line == f.line {
-                f.end_column.saturating_sub(f.column).max(1)
+                f.end_column.saturating_sub(f.column).max(1) as usize
             } else {
                 1
             };
-            let caret = self.paint(level_color(f.level), &"^".repeat(width as usize));
-            let _ = writeln!(out, "{pad} |\n{number} | {line}\n{pad} | {lead}{caret}");
+            let width = width.min(MAX_LINE_CHARS);
+            let caret = self.paint(level_color(f.level), &"^".repeat(width));
+            let _ = writeln!(out, "{pad} |\n{number} | {shown}\n{pad} | {lead}{caret}");
         }
         if let Some(help) = &f.help {
             let _ = writeln!(out, "  = {}: {help}", self.paint("1", "help"));
@@ -132,8 +147,66 @@ impl Human {
     }
 }
 
+/// A file's lines, found in one pass so that each finding's line is looked up in constant time.
+struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Lines<'t> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { text, starts }
+    }
+
+    /// Line `number` (1-based) without its line break.
+    fn get(&self, number: usize) -> Option<&'t str> {
+        let start = *self.starts.get(number.checked_sub(1)?)?;
+        let end = self.starts.get(number).map_or(self.text.len(), |&e| e);
+        let line = self.text.get(start..end)?;
+        Some(
+            line.strip_suffix('\n')
+                .unwrap_or(line)
+                .trim_end_matches('\r'),
+        )
+    }
+}
+
+/// The part of `line` to show for a finding at character `column` (0-based), and the lead that
+/// puts a caret under it (tabs kept, so the caret lines up).
+fn excerpt(line: &str, column: usize) -> (String, String) {
+    let total = line.chars().count();
+    let from = if total <= MAX_LINE_CHARS {
+        0
+    } else {
+        column
+            .saturating_sub(MAX_LINE_CHARS / 3)
+            .min(total - MAX_LINE_CHARS)
+    };
+    let body: String = line.chars().skip(from).take(MAX_LINE_CHARS).collect();
+    let lead: String = body
+        .chars()
+        .take(column.saturating_sub(from))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    if total <= MAX_LINE_CHARS {
+        return (body, lead);
+    }
+    let prefix = if from > 0 { "…" } else { "" };
+    let suffix = if from + MAX_LINE_CHARS < total {
+        "…"
+    } else {
+        ""
+    };
+    let lead = if from > 0 { format!(" {lead}") } else { lead };
+    (format!("{prefix}{body}{suffix}"), lead)
+}
+
+/// Whether the finding points into source text worth showing (not a path, not an unread file).
 fn has_source(finding: &Finding) -> bool {
-    checks::find(finding.rule).is_some_and(|c| !c.meta().languages.is_empty())
+    finding.rule != checks::file_too_large::ID
+        && checks::find(finding.rule).is_some_and(|c| !c.meta().languages.is_empty())
 }
 
 fn level_color(level: Level) -> &'static str {
@@ -150,5 +223,71 @@ fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(path: &str, line: u32) -> Finding {
+        Finding {
+            rule: "untyped-function",
+            code: "ANN001".into(),
+            level: Level::Block,
+            path: path.into(),
+            line,
+            column: 1,
+            end_line: line,
+            end_column: 2,
+            message: "m".into(),
+            symbol: None,
+            help: None,
+            owners: Vec::new(),
+        }
+    }
+
+    struct Text(String);
+
+    impl SourceLines for Text {
+        fn text(&mut self, _path: &str) -> Option<String> {
+            Some(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn caps_findings_per_file_and_counts_the_rest() {
+        let text: String = (1..=300).map(|i| format!("line {i}\n")).collect();
+        let mut findings: Vec<Finding> = (1..=250).map(|i| finding("a.py", i)).collect();
+        findings.push(finding("b.py", 3));
+        let out = Human { color: false }.render_findings(&findings, &mut Text(text));
+        assert_eq!(out.matches("a.py:").count(), MAX_SHOWN_PER_FILE);
+        assert!(out.contains("100 | line 100\n"), "{out}");
+        assert!(!out.contains("line 101\n"));
+        assert!(
+            out.contains("… 150 more findings in a.py not shown"),
+            "{out}"
+        );
+        assert!(
+            out.contains("b.py:3:1:") && out.contains("3 | line 3\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_shown_as_an_excerpt_with_the_caret_in_place() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, lead) = excerpt(&line, 1000);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(lead.chars().count()), Some('X'));
+        assert_eq!(
+            excerpt("\tx = 1", 1),
+            ("\tx = 1".to_string(), "\t".to_string())
+        );
+        let lines = Lines::new("a\r\nb\n");
+        assert_eq!(
+            (lines.get(1), lines.get(2), lines.get(0)),
+            (Some("a"), Some("b"), None)
+        );
     }
 }

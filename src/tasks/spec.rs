@@ -32,7 +32,14 @@ struct RawTask {
     trigger: Option<Spanned<RawTrigger>>,
     #[serde(default)]
     accept: Vec<Spanned<RawAccept>>,
-    budget: Option<Budget>,
+    budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    max_tokens: Option<u64>,
+    max_usd: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +183,19 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
             }
         }
     };
+    let budget = match raw.budget {
+        None => Budget::default(),
+        Some(b) => {
+            if let Some(usd) = &b.max_usd {
+                crate::config::check_budget(*usd.get_ref())
+                    .map_err(|m| err(Some(usd.span()), format!("`max_usd` {m}")))?;
+            }
+            Budget {
+                max_tokens: b.max_tokens,
+                max_usd: b.max_usd.map(Spanned::into_inner),
+            }
+        }
+    };
     let mut accept = Vec::new();
     for item in raw.accept {
         let span = item.span();
@@ -210,7 +230,7 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
         timeout,
         trigger,
         accept,
-        budget: raw.budget.unwrap_or_default(),
+        budget,
         hash: crate::git::hash_blob(text.as_bytes()).to_string(),
     })
 }
@@ -244,10 +264,21 @@ pub fn load_all(workdir: &Path) -> Result<Vec<Task>, TaskFileError> {
     let mut tasks = Vec::new();
     for name in names {
         let rel = format!("{TASKS_DIR}/{name}");
-        let bytes = std::fs::read(dir.join(&name)).map_err(|source| TaskFileError::Io {
-            path: rel.clone(),
-            source,
-        })?;
+        // Only a regular file inside the repository, up to 1 MiB: a clone can ship a task file
+        // that is a symlink to `/dev/zero` or a FIFO.
+        let read = crate::config::read::read_repo_file(
+            workdir,
+            &rel,
+            crate::config::read::MAX_CONFIG_SIZE,
+        );
+        let bytes = match read {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            Err(crate::config::read::UnsafeFile::Io(source)) => {
+                return Err(TaskFileError::Io { path: rel, source });
+            }
+            Err(reason) => return Err(TaskFileError::Unsafe { path: rel, reason }),
+        };
         let text = String::from_utf8(bytes).map_err(|e| {
             ConfigError::new(
                 &rel,
@@ -270,6 +301,13 @@ pub enum TaskFileError {
     Io {
         path: String,
         source: std::io::Error,
+    },
+    #[error(
+        "refusing to read {path}: {reason}; task files are read only from regular files inside the repository, up to 1 MiB"
+    )]
+    Unsafe {
+        path: String,
+        reason: crate::config::read::UnsafeFile,
     },
 }
 

@@ -168,6 +168,7 @@ static META: RuleMeta = RuleMeta {
     codes: CODES,
     version: 1,
     uses_project: true,
+    per_file: false,
     module_source: include_str!("mod.rs"),
 };
 

@@ -57,6 +57,7 @@ static META: RuleMeta = RuleMeta {
     ],
     version: 1,
     uses_project: false,
+    per_file: true,
     module_source: include_str!("mod.rs"),
 };
 

@@ -49,10 +49,12 @@
 //!   further out (a def inside a def inside a def) are not consulted, nor does a name used
 //!   before its module-level import fall back to it. Whether the module imports `builtins` is
 //!   judged from module-level imports only.
-//! - A file that does not parse gets no finding, as in ruff (which reports only the syntax
-//!   error). tree-sitter's error recovery stands in for ruff's parser: across the 5,668 files
-//!   of the parity corpora it flagged exactly the one file ruff rejects. Python 2 `print x`
-//!   and `exec code` statements, which tree-sitter's grammar accepts, count as syntax errors.
+//! - A file that does not parse is checked as far as it parsed, where ruff reports only the
+//!   syntax error: the `parse-error` rule reports the error (tree-sitter's error recovery
+//!   stands in for ruff's parser: across the 5,668 files of the parity corpora it flagged
+//!   exactly the one file ruff rejects; Python 2 `print x` and `exec code` statements, which
+//!   tree-sitter's grammar accepts, count as syntax errors), and this rule the functions that
+//!   parsed, so that a syntax error cannot hide an untyped function from the gate.
 //! - `# noqa` comments are ruff's; suppress a finding here with `# gatehouse: ignore[untyped-function]`.
 //!
 //! Options (all default `false`, like ruff's):
@@ -103,8 +105,9 @@ static META: RuleMeta = RuleMeta {
     default_level: Level::Block,
     languages: &[Language::Python],
     codes: report::CODES,
-    version: 4,
+    version: 5,
     uses_project: true,
+    per_file: false,
     module_source: include_str!("mod.rs"),
 };
 
@@ -145,20 +148,14 @@ impl FileRule for Configured {
 pub fn check_file(options: Options, file: &ParsedFile<'_>, out: &mut Vec<Diagnostic>) {
     let fields = kinds::fields();
     let root = file.tree.root_node();
-    // ruff runs no lint rule on a file that does not parse; it reports the syntax error only.
-    if root.has_error() {
-        return;
-    }
+    // Unlike ruff, which reports only the syntax error, a file that does not parse is checked as
+    // far as it parsed: the `parse-error` rule reports the error, this one what is above it.
     let mut walker = walk::Walker::new(options, fields, file.source, Reporter { file, out });
     walker.module_private = names::is_private_module(file.path, |dir| {
         file.project.exists(&format!("{dir}/__init__.py"))
     });
     walker.module = exports::module_scope(root, file.source, fields);
-    let start = walker.rep.len();
     walker.run(root);
-    if walker.python2 {
-        walker.rep.truncate(start);
-    }
 }
 
 #[cfg(test)]

@@ -42,8 +42,6 @@ pub(super) struct Walker<'t, 'r, 'o> {
     pub module_private: bool,
     pub module: ModuleScope,
     pub rep: Reporter<'r, 'o>,
-    /// A Python 2 `print`/`exec` statement was seen: tree-sitter accepts them, ruff does not.
-    pub python2: bool,
     /// Scope bindings: `[0]` the module's, then the class or function body being walked.
     scopes: Vec<Bindings<'t>>,
     queue: VecDeque<Node<'t>>,
@@ -66,7 +64,6 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
             module_private: false,
             module: ModuleScope::default(),
             rep,
-            python2: false,
             scopes: vec![Bindings::default()],
             queue: VecDeque::new(),
             overloaded: None,
@@ -114,7 +111,6 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
                     }
                 }
                 "expression_statement" => self.assignment(node),
-                "print_statement" | "exec_statement" => self.python2 = true,
                 kind if is_statement_container(kind) || kind == "ERROR" => {
                     self.walk(cursor, parent)
                 }

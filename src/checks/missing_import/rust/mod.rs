@@ -107,8 +107,15 @@ impl Memo {
     fn modules(&self, project: &dyn ProjectFiles, path: &str) -> Option<Arc<FileModules>> {
         let text = project.read(path)?;
         cached(&self.modules, path, &text, || {
-            crate::lang::parse(Language::Rust, &text)
-                .map(|tree| Arc::new(FileModules::collect(tree.root_node(), &text)))
+            let tree = crate::lang::parse(Language::Rust, &text)?;
+            // Too deep to walk: unknowable, like a file that does not parse.
+            if crate::lang::inspect(&tree, Language::Rust)
+                .too_deep
+                .is_some()
+            {
+                return None;
+            }
+            Some(Arc::new(FileModules::collect(tree.root_node(), &text)))
         })
     }
 }
