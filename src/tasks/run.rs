@@ -104,6 +104,15 @@ pub fn execute(
         finish.error = Some(state.as_str().replace('_', " "));
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
+    // The scratch goes before the end is recorded, so whoever sees the run ended sees it gone
+    // (a crash in between leaves an active run, which recovery interrupts and cleans up).
+    let _ = worktree::remove(
+        env.repo.git2(),
+        &worktree::root(env.repo),
+        &run.task,
+        &run.id,
+        state == RunState::Ready,
+    );
     // The end must be recorded, or the run would hold the queue as if still active.
     for attempt in 0..5 {
         match store.finish(&run.id, state, &finish) {
@@ -114,13 +123,6 @@ pub fn execute(
             Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
         }
     }
-    let _ = worktree::remove(
-        env.repo.git2(),
-        &worktree::root(env.repo),
-        &run.task,
-        &run.id,
-        state == RunState::Ready,
-    );
     if state.is_failure() {
         trip_breaker(store, &run.kind);
     }

@@ -587,7 +587,8 @@ fn cancelling_a_running_run_and_stopping_the_daemon_are_recorded() {
     assert_no_scratch(&repo, &id, false);
     // A run in flight when the daemon stops is cancelled, not lost.
     repo.commit("again");
-    assert_eq!(repo.gatehouse(&["task", "run", "docs-hang"]).code, 0);
+    let queued = repo.gatehouse(&["task", "run", "docs-hang"]);
+    assert_eq!(queued.code, 0, "{}{}", queued.stdout, queued.stderr);
     let all = wait_for(
         &repo,
         "the second run to start",
