@@ -172,29 +172,43 @@ fn another_users_connection_is_refused() {
     let repo = setup(&env);
     let (_guard, status_now) = start(&repo);
     let socket = status_now["socket"].as_str().unwrap().to_string();
-    // Open the way for nobody, so that only the daemon's peer check stands in the way.
+    // Open the way for nobody, so that only the daemon's peer check stands in the way. The
+    // daemon narrows its state directory back to 0700 whenever it opens its database, so the
+    // way is opened again before each attempt until one connects.
     use std::os::unix::fs::PermissionsExt;
-    let mut dir = Path::new(&socket).parent();
-    while let Some(d) = dir {
-        let mode = std::fs::metadata(d).unwrap().permissions().mode();
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
-        dir = d.parent();
-    }
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let open_the_way = || {
+        let mut dir = Path::new(&socket).parent();
+        while let Some(d) = dir {
+            let mode = std::fs::metadata(d).unwrap().permissions().mode();
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+            dir = d.parent();
+        }
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    };
     let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\n\
                   s.sendall(b'{\"v\":1,\"cmd\":\"status\"}\\n')\nprint(s.makefile().readline(),end='')\n";
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/usr/bin/python3",
-            "-c",
-            script,
-            &socket,
-        ])
-        .output()
-        .unwrap();
+    let mut attempts = 0;
+    let out = loop {
+        open_the_way();
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+                script,
+                &socket,
+            ])
+            .output()
+            .unwrap();
+        attempts += 1;
+        let refused_by_the_filesystem = String::from_utf8_lossy(&out.stderr).contains("Errno 13");
+        if !refused_by_the_filesystem || attempts == 20 {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(
         out.status.success(),
         "{}",
