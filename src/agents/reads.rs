@@ -128,7 +128,7 @@ fn walk_around(dir: &Path, hidden: &[PathBuf], roots: &mut BTreeSet<PathBuf>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if hidden.iter().any(|h| *h == path) {
+        if hidden.contains(&path) {
             continue;
         }
         if hidden.iter().any(|h| h.starts_with(&path)) {
