@@ -176,12 +176,34 @@ pub fn read_scope(
     if let Ok(real) = program.canonicalize() {
         allowed.push(real);
     }
+    // A script runs on its interpreter (a venv's `python`, which links into a pyenv or
+    // /usr/lib installation): that must be readable too.
+    if let Some(interpreter) = shebang(program) {
+        if let Ok(real) = interpreter.canonicalize() {
+            allowed.push(real);
+        }
+        allowed.push(interpreter);
+    }
     allowed.extend(std::env::split_paths(path_var.unwrap_or_default()).filter(|p| p.is_absolute()));
     allowed.extend(config.readable.iter().map(|p| expand(p, inv)));
     super::reads::ReadScope {
         home: inv.home.map(Path::to_path_buf),
         allowed,
     }
+}
+
+/// The interpreter a `#!` line names, if `program` is a script with an absolute one.
+fn shebang(program: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let interpreter = line.split_whitespace().next()?;
+    Path::new(interpreter)
+        .is_absolute()
+        .then(|| PathBuf::from(interpreter))
 }
 
 /// `~/x` → home/x; a relative path → worktree/path.
@@ -275,5 +297,17 @@ mod tests {
         env.bedrock(&config);
         assert_eq!(env.get("AWS_SECRET_ACCESS_KEY"), Some(OsStr::new("s3cret")));
         assert_eq!(env.get("AWS_REGION"), Some(OsStr::new("eu-west-1")));
+    }
+
+    #[test]
+    fn a_scripts_interpreter_is_read_from_its_shebang() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("agent");
+        std::fs::write(&script, "#!/opt/venv/bin/python3 -u\nprint(1)\n").unwrap();
+        assert_eq!(shebang(&script), Some(PathBuf::from("/opt/venv/bin/python3")));
+        std::fs::write(&script, "#!python3\n").unwrap();
+        assert_eq!(shebang(&script), None, "a relative interpreter is looked up on PATH");
+        std::fs::write(&script, [0x7f, b'E', b'L', b'F']).unwrap();
+        assert_eq!(shebang(&script), None);
     }
 }
