@@ -48,6 +48,22 @@ pub struct AgentConfig {
     /// directories of the home (the rest of the home is hidden), e.g. `["~/.m2/settings.xml"]`.
     #[serde(default)]
     pub readable: Vec<String>,
+    /// `"off"`: the agent runs in a network namespace of its own with no interface up, so it
+    /// can reach nothing, not even loopback (for `command` agents and local models started by
+    /// the agent itself). Needs CAP_SYS_ADMIN; the run fails rather than go on without it.
+    #[serde(default)]
+    pub network: Network,
+}
+
+/// An agent's network policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// The network as gatehouse has it (the agent needs its model endpoint).
+    #[default]
+    On,
+    /// No network at all.
+    Off,
 }
 
 /// Which adapter reads an agent.
@@ -130,6 +146,7 @@ impl AgentConfig {
             price: None,
             writable: Vec::new(),
             readable: Vec::new(),
+            network: Network::On,
         }
     }
 

@@ -53,9 +53,20 @@ pub fn spawn_confined(
     command: &mut Command,
     writable: &[PathBuf],
     readable: &[PathBuf],
+    network: super::Network,
 ) -> (io::Result<Child>, Confinement, bool) {
     std::thread::scope(|scope| {
         let spawner = scope.spawn(|| {
+            if network == super::Network::Off && !own_network_namespace() {
+                return (
+                    Err(io::Error::other(
+                        "network = \"off\" needs a network namespace, which needs CAP_SYS_ADMIN \
+                         (root); the agent was not started",
+                    )),
+                    Confinement::Unavailable("not started".into()),
+                    false,
+                );
+            }
             let namespaced = own_pid_namespace();
             let confinement = restrict_this_thread(writable, readable);
             (command.spawn(), confinement, namespaced)
@@ -83,6 +94,20 @@ fn own_pid_namespace() -> bool {
 
 #[cfg(not(target_os = "linux"))]
 fn own_pid_namespace() -> bool {
+    false
+}
+
+/// Moves this thread into a new network namespace (no interface up, not even loopback), which
+/// the children it starts inherit. Needs CAP_SYS_ADMIN like the PID namespace.
+#[cfg(target_os = "linux")]
+fn own_network_namespace() -> bool {
+    // SAFETY: unshare(CLONE_NEWNET) changes only this thread's network namespace; this thread
+    // exists only to spawn one child and end.
+    unsafe { libc::unshare(libc::CLONE_NEWNET) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn own_network_namespace() -> bool {
     false
 }
 

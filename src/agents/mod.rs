@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub use config::{AdapterKind, AgentConfig, EnvSpec, Price};
+pub use config::{AdapterKind, AgentConfig, EnvSpec, Network, Price};
 pub use landlock::Confinement;
 pub use usage::Usage;
 
@@ -284,6 +284,7 @@ fn run_in(
         timeout: inv.timeout,
         readable,
         writable,
+        network: config.network,
         marker: (RUN_MARKER_VAR, &token),
         budget: inv.budget,
         price: config.price,

@@ -39,6 +39,8 @@ pub struct Spec<'a> {
     pub writable: Vec<PathBuf>,
     /// Where it may read (files and directories beneath); everything else is hidden.
     pub readable: Vec<PathBuf>,
+    /// `Off`: a network namespace of its own with no interface up.
+    pub network: super::Network,
     /// The variable (name, value) that marks every process of this run.
     pub marker: (&'a str, &'a str),
     /// Stop the agent once the usage it reports goes over this.
@@ -92,7 +94,7 @@ pub fn execute(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let (spawned, confinement, namespaced) =
-        spawn_confined(&mut command, &spec.writable, &spec.readable);
+        spawn_confined(&mut command, &spec.writable, &spec.readable, spec.network);
     log.note(&format!(
         "{} {}",
         spec.program.display(),

@@ -145,7 +145,9 @@ pub fn decode(line: &[u8]) -> Result<Request, ProtocolError> {
     if line.len() > MAX_REQUEST {
         return Err(ProtocolError::TooLarge);
     }
-    let value: Value =
+    // A key given twice is refused rather than letting the last one win silently: two parsers
+    // (a proxy, a log reader) could otherwise read two different requests from one line.
+    let Unique(value) =
         serde_json::from_slice(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     let Value::Object(mut object) = value else {
         return Err(ProtocolError::Unknown("expected a JSON object".into()));
@@ -164,9 +166,80 @@ pub fn decode(line: &[u8]) -> Result<Request, ProtocolError> {
     Ok(Request::new(command))
 }
 
+/// A JSON value whose objects have no key twice.
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some((key, Unique(value))) = map.next_entry::<String, Unique>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_malformed() {
+        let line = br#"{"v":1,"cmd":"status","cmd":"stop"}"#;
+        match decode(line) {
+            Err(ProtocolError::Malformed(why)) => {
+                assert!(why.contains("duplicate key `cmd`"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let nested = br#"{"v":1,"cmd":"status","x":{"a":1,"a":2}}"#;
+        assert!(matches!(decode(nested), Err(ProtocolError::Malformed(_))));
+        assert!(decode(br#"{"v":1,"cmd":"status","x":[{"a":1},{"a":2}]}"#).is_ok());
+    }
 
     #[test]
     fn round_trips_requests() {

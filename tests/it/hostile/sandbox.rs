@@ -313,3 +313,26 @@ fn an_agent_cannot_signal_processes_outside_its_run() {
     victim.kill().unwrap();
     victim.wait().unwrap();
 }
+
+#[test]
+fn an_agent_with_the_network_off_reaches_nothing_not_even_loopback() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let probe = format!(
+        "python3 -c \"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), 2); print('reached')\nexcept OSError as e:\n    print('unreachable')\" > docs/net.txt"
+    );
+    for (network, expected) in [("on", "reached\n"), ("off", "unreachable\n")] {
+        let env = TestEnv::new();
+        let repo = repo_with_agent_script(&env, &probe);
+        let config = repo.root.join(".gatehouse/config.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}network = \"{network}\"\n")).unwrap();
+        repo.commit("network");
+        let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+        let run = only_run(&repo);
+        assert_eq!(run["state"], "ready", "{run}\n{}", out.stderr);
+        let branch = run["branch"].as_str().unwrap();
+        let seen = repo.git(&["show", &format!("{branch}:docs/net.txt")]);
+        assert_eq!(seen, expected, "network = {network}");
+    }
+}
