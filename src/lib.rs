@@ -13,6 +13,7 @@ pub mod output;
 pub mod pathmatch;
 pub mod store;
 pub mod tasks;
+pub mod web;
 
 use std::io::Write;
 

@@ -6,7 +6,7 @@ use anyhow::bail;
 
 use crate::ExitStatus;
 use crate::config;
-use crate::gate::{hooks, receive};
+use crate::gate::{hooks, managers, pushlog, receive};
 use crate::git::Repo;
 use crate::store::Store;
 
@@ -39,24 +39,43 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     }
     // Only ref-update hooks read stdin; a terminal on stdin means no ref lines at all.
     let reads_stdin = matches!(name, "pre-push" | "pre-receive");
-    let lines = if reads_stdin && !std::io::stdin().is_terminal() {
+    let mut lines = if reads_stdin && !std::io::stdin().is_terminal() {
         hooks::read_lines(std::io::stdin().lock())
     } else {
         Vec::new()
     };
     let repo = Repo::open_from_env()?;
+    if super::env::run_by_pre_commit() && legacy_shim_ran(&repo, name) {
+        eprintln!(
+            "gatehouse: {name}.legacy, the gatehouse shim, already gated this run with every ref line; this {name} entry stands aside"
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let mut remote_arg = pushed_remote(&args.args).to_string();
+    if name == "pre-push"
+        && lines.is_empty()
+        && let Some((remote, line)) = super::env::pre_commit_push()
+    {
+        remote_arg = remote;
+        lines = vec![resolve_local(&repo, &line)];
+    }
     // The server's gate cannot be skipped; a client's can, and the skip is recorded.
     if super::env::skip() && name != "pre-receive" {
-        return skip(&repo, name, &args.args, &lines);
+        return skip(&repo, name, (&remote_arg, &args.args), &lines);
     }
     let settings = config::load_for(&repo)?;
     match name {
-        "pre-push" => Ok(hooks::pre_push(
-            &repo,
-            &settings,
-            pushed_remote(&args.args),
-            &lines,
-        )),
+        "pre-push" => {
+            let status = hooks::pre_push(&repo, &settings, &remote_arg, &lines);
+            let recorded = Store::open(&repo.state_dir())
+                .and_then(|store| pushlog::record_pre_push(&store, &remote_arg, &lines, status));
+            if let Err(e) = recorded {
+                eprintln!(
+                    "gatehouse: cannot record this gate run ({e}); `gatehouse doctor` will count the push as ungated"
+                );
+            }
+            Ok(status)
+        }
         "pre-receive" => Ok(receive::pre_receive(
             &repo,
             &settings,
@@ -75,6 +94,33 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             name,
             super::env::reflog_action().as_deref(),
         ),
+    }
+}
+
+/// Our shim sits in `NAME.legacy` of the hooks directory, where pre-commit's or prek's migration
+/// mode has run it (with every ref line) before the hooks of their config.
+fn legacy_shim_ran(repo: &Repo, name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(dir) = super::install::hooks_dir(repo) else {
+        return false;
+    };
+    let legacy = dir.join(format!("{name}.legacy"));
+    let executable = std::fs::metadata(&legacy).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    executable && matches!(managers::owner(&legacy), Some(managers::Owner::Shim(_)))
+}
+
+/// A ref line built from pre-commit's variables names the local sha by ref when pre-commit gave
+/// none; resolve it (a line that stays unreadable refuses the push).
+fn resolve_local(repo: &Repo, line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [local_ref, local, remote_ref, old] if git2::Oid::from_str(local).is_err() => {
+            repo.resolve_commit(local).map_or_else(
+                |_| line.to_string(),
+                |id| format!("{local_ref} {id} {remote_ref} {old}"),
+            )
+        }
+        _ => line.to_string(),
     }
 }
 
@@ -107,9 +153,14 @@ fn poke_daemon(hook: &str) {
 /// How long a hint hook waits for the daemon.
 const POKE_LIMIT: std::time::Duration = std::time::Duration::from_millis(25);
 
-fn skip(repo: &Repo, name: &str, args: &[String], lines: &[String]) -> anyhow::Result<ExitStatus> {
+fn skip(
+    repo: &Repo,
+    name: &str,
+    (remote, args): (&str, &[String]),
+    lines: &[String],
+) -> anyhow::Result<ExitStatus> {
     let who = super::env::identity(repo).map_or_else(|_| "unknown".to_string(), |i| i.to_string());
-    let detail = serde_json::json!({ "args": args, "refs": lines }).to_string();
+    let detail = serde_json::json!({ "args": args, "remote": remote, "refs": lines }).to_string();
     eprintln!(
         "gatehouse: GATEHOUSE_SKIP is set: the {name} gate is skipped, and this is recorded ({who})"
     );

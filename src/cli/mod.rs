@@ -1,14 +1,22 @@
 //! The command line: the [`Cli`] definition and dispatch to one module per subcommand.
 
 mod approve;
+mod audit;
 mod check;
 mod daemon;
+mod doctor;
+mod doctor_checks;
 mod hook;
 mod init;
 mod install;
+mod install_via;
+mod log;
+mod notes;
 mod review;
+mod review_show;
 mod rules;
 mod runs;
+mod serve;
 mod status;
 mod task;
 mod task_here;
@@ -45,6 +53,8 @@ pub enum Command {
     Daemon(daemon::Args),
     /// Daemon, hooks, queue and reviews at a glance.
     Status(status::Args),
+    /// Will the gate run on the next push and merge? And which pushes skipped it.
+    Doctor(doctor::Args),
     /// Agent tasks: list them, run one, trust one to run unattended, resume a paused kind.
     Task(task::Args),
     /// The runs of agent tasks: list, show, log, cancel.
@@ -53,6 +63,11 @@ pub enum Command {
     Review(review::Args),
     /// Runs, success rate, duration, tokens and cost, per task kind, task or agent.
     Stats(runs::StatsArgs),
+    /// What happened at the gate, newest first: hook runs, skips, approvals, accepts, rejects.
+    Log(log::Args),
+    /// The agent-written code that reached a branch since the last audit: who approved it, its
+    /// cost, and what today's rules find in its lines.
+    Audit(audit::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -67,10 +82,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(&args),
         Command::Daemon(args) => daemon::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Task(args) => task::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Review(args) => review::run(&args),
         Command::Stats(args) => runs::stats(&args),
+        Command::Log(args) => log::run(&args),
+        Command::Audit(args) => audit::run(&args),
     }
 }
 
@@ -81,6 +99,50 @@ pub mod env {
     /// `GATEHOUSE_SKIP=1` skips a client hook (recorded).
     pub fn skip() -> bool {
         std::env::var_os("GATEHOUSE_SKIP").is_some_and(|v| !v.is_empty() && v != "0")
+    }
+
+    /// The push pre-commit or prek describes to a pre-push hook they run (they read git's ref
+    /// lines themselves and pass on only the first ref that brings commits): (remote name, the
+    /// ref line), when this process was started that way.
+    pub fn pre_commit_push() -> Option<(String, String)> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        var("PRE_COMMIT")?;
+        let local_ref = var("PRE_COMMIT_LOCAL_BRANCH")?;
+        let remote_ref = var("PRE_COMMIT_REMOTE_BRANCH")?;
+        let remote = var("PRE_COMMIT_REMOTE_NAME").unwrap_or_default();
+        // Without a from-ref (a push that starts at a root commit) the remote had nothing.
+        let local = var("PRE_COMMIT_TO_REF").unwrap_or_else(|| local_ref.clone());
+        let old = var("PRE_COMMIT_FROM_REF").unwrap_or_else(|| "0".repeat(40));
+        Some((remote, format!("{local_ref} {local} {remote_ref} {old}")))
+    }
+
+    /// pre-commit or prek started this hook from its config (they set `PRE_COMMIT=1` for the
+    /// hooks they run, and `PRE_COMMIT_RUNNING_LEGACY` / `PREK_RUNNING_LEGACY` for `NAME.legacy`).
+    pub fn run_by_pre_commit() -> bool {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        std::env::var_os("PRE_COMMIT").is_some_and(|v| v == "1")
+            && !set("PRE_COMMIT_RUNNING_LEGACY")
+            && !set("PREK_RUNNING_LEGACY")
+    }
+
+    /// The variables set now that turn the gate off: `GATEHOUSE_SKIP`, `HUSKY=0`, `LEFTHOOK=0`
+    /// or `false`, and pre-commit's `SKIP` naming a gatehouse hook; as `NAME=value`.
+    pub fn gate_off_vars() -> Vec<String> {
+        let mut found = Vec::new();
+        let get = |k: &str| std::env::var(k).ok();
+        if skip() {
+            found.push(format!("GATEHOUSE_SKIP={}", get("GATEHOUSE_SKIP").unwrap_or_default()));
+        }
+        if get("HUSKY").as_deref() == Some("0") {
+            found.push("HUSKY=0".into());
+        }
+        if let Some(v) = get("LEFTHOOK").filter(|v| v == "0" || v == "false") {
+            found.push(format!("LEFTHOOK={v}"));
+        }
+        if let Some(v) = get("SKIP").filter(|v| v.split(',').any(|id| id.trim().starts_with("gatehouse"))) {
+            found.push(format!("SKIP={v}"));
+        }
+        found
     }
 
     /// The user the hosting layer authenticated for a push to a server: `GL_USERNAME`
@@ -132,6 +194,19 @@ pub mod env {
             .map(std::path::PathBuf::from)
             .filter(|p| p.is_absolute())
             .or_else(|| home().map(|h| h.join(".local").join("state")))
+    }
+
+    /// `XDG_CONFIG_HOME` when absolute, else `$HOME/.config` (where husky's `init.sh` lives).
+    pub fn config_home() -> Option<std::path::PathBuf> {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .map(std::path::PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| home().map(|h| h.join(".config")))
+    }
+
+    /// `PATH`, as hooks started from here would get it.
+    pub fn path() -> String {
+        std::env::var("PATH").unwrap_or_default()
     }
 
     /// `HOME`: where service files go.

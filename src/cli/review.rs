@@ -1,21 +1,18 @@
-//! `gatehouse review list|show|accept|reject`: the human decision on what an agent did.
+//! `gatehouse review list|show|accept|reject|request-changes`: the human decision on what an
+//! agent did. The decisions themselves are `tasks::review`'s, shared with the review page.
 
-use std::process::Command;
-
-use anyhow::{Context, bail};
-use git2::Oid;
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::daemon::StatusFormat;
-use super::runs::{find, print, to_json};
+use super::runs::{print, to_json};
 use super::task::open_store;
 use crate::ExitStatus;
-use crate::checks::Finding;
-use crate::config::{self, Level};
-use crate::gate::{approvals, push};
-use crate::git::{Known, Repo};
+use crate::config;
+use crate::git::Repo;
+use crate::store::Store;
 use crate::store::runs::{Run, RunState};
-use crate::tasks::worktree;
+use crate::tasks::review::{self as decision, Accepted, ChangesRequested, Landing, Rejected};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,17 +28,18 @@ enum Action {
         format: StatusFormat,
     },
     /// Goal, agent, base, duration, tokens and cost, acceptance results, findings, diffstat,
-    /// the agent's final message.
+    /// the gate's result of accepting, the agent's final message; every round of the review.
     Show {
+        /// A run id (any round of the review), a unique prefix of one, or `latest`.
         id: String,
-        /// Also print the diff.
+        /// Also print the diff (of every round together).
         #[arg(long)]
         diff: bool,
         #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
         format: StatusFormat,
     },
     /// Merge the review branch into the current branch (fast-forward when possible) through
-    /// the gate, recording your approval.
+    /// the gate, recording your approval of the agent's commits of this review.
     Accept {
         id: String,
         #[arg(long, short)]
@@ -53,38 +51,148 @@ enum Action {
         #[arg(long, short)]
         message: Option<String>,
     },
+    /// Ask for changes: the task runs again on the same review branch, with your comment and
+    /// the diff so far in its prompt.
+    RequestChanges {
+        id: String,
+        /// What should change.
+        #[arg(long, short, required = true)]
+        message: String,
+        /// Wait for the new round to end and print its outcome.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// The review page on 127.0.0.1: queue, runs, reviews with their findings, cost; accept,
+    /// reject or request changes from the browser.
+    Serve(super::serve::Args),
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let repo = Repo::open_from_env()?;
-    let store = open_store(&repo)?;
+    let mut store = open_store(&repo)?;
     match &args.action {
         None => list(&store, StatusFormat::Human),
         Some(Action::List { format }) => list(&store, *format),
-        Some(Action::Show { id, diff, format }) => show(&repo, &find(&store, id)?, *diff, *format),
-        Some(Action::Accept { id, message }) => {
-            accept(&repo, &store, &find(&store, id)?, message.clone())
+        Some(Action::Show { id, diff, format }) => {
+            let run = decision::find_review(&store, id)?;
+            super::review_show::show(&repo, &store, &run, *diff, *format)
         }
-        Some(Action::Reject { id, message }) => {
-            let run = find(&store, id)?;
-            ready(&run)?;
-            let who = super::env::identity(&repo)?.to_string();
-            let why = message.clone().unwrap_or_else(|| "rejected".into());
-            if let Some(branch) = &run.branch {
-                worktree::delete_branch(repo.git2(), branch)?;
-            }
-            store.decide(&run.id, RunState::Rejected, &who, &why)?;
-            eprintln!("rejected run {}: its branch is deleted", run.id);
+        Some(Action::Accept { id, message }) => {
+            let run = decision::find_review(&store, id)?;
+            let accepted = accept(&repo, &store, &run, message.clone())?;
+            eprint!("{}", describe_accepted(&accepted));
             Ok(ExitStatus::Success)
         }
+        Some(Action::Reject { id, message }) => {
+            let run = decision::find_review(&store, id)?;
+            let rejected = reject(&repo, &store, &run, message.clone())?;
+            eprintln!(
+                "rejected run {}: its branch {} is deleted",
+                rejected.run,
+                rejected.branch.as_deref().unwrap_or("-")
+            );
+            Ok(ExitStatus::Success)
+        }
+        Some(Action::RequestChanges { id, message, wait }) => {
+            let run = decision::find_review(&store, id)?;
+            let requested = request_changes(&repo, &mut store, &run, message)?;
+            eprintln!(
+                "asked for changes to run {}: round {} (run {}) of task {} will work on {}",
+                requested.previous, requested.round, requested.run, run.task, requested.branch
+            );
+            super::task::start_queued(&repo, &store, &requested.run, *wait)
+        }
+        Some(Action::Serve(args)) => super::serve::run(args),
     }
 }
 
-fn ready(run: &Run) -> anyhow::Result<()> {
-    if run.state != RunState::Ready {
-        bail!("run {} is {}, not waiting for review", run.id, run.state);
+/// Accepts the review of `run` as the user (see `tasks::review::accept`).
+pub(super) fn accept(
+    repo: &Repo,
+    store: &Store,
+    run: &Run,
+    message: Option<String>,
+) -> anyhow::Result<Accepted> {
+    let who = super::env::identity(repo)?;
+    let settings = config::load_for(repo)?;
+    super::notes::join_fetched(repo);
+    Ok(decision::accept(
+        repo, store, &settings, run, &who, message,
+    )?)
+}
+
+/// Rejects the review of `run` as the user.
+pub(super) fn reject(
+    repo: &Repo,
+    store: &Store,
+    run: &Run,
+    message: Option<String>,
+) -> anyhow::Result<Rejected> {
+    let who = super::env::identity(repo)?;
+    Ok(decision::reject(repo, store, run, &who, message)?)
+}
+
+/// Asks for changes to the review of `run` as the user: the next round is queued (start it with
+/// `task::start_queued`, or let a running daemon take it).
+pub(super) fn request_changes(
+    repo: &Repo,
+    store: &mut Store,
+    run: &Run,
+    comment: &str,
+) -> anyhow::Result<ChangesRequested> {
+    let who = super::env::identity(repo)?;
+    let settings = config::load_for(repo)?;
+    let task = super::task::find(repo, &run.task)?;
+    let digest = crate::tasks::queue::digest(&task, &settings);
+    Ok(decision::request_changes(
+        repo, store, run, &who, comment, &digest,
+    )?)
+}
+
+/// What accepting did, in words: how it landed, what it approved, and what is left to do.
+pub(super) fn describe_accepted(accepted: &Accepted) -> String {
+    let short = |id: &str| id.get(..12).unwrap_or(id).to_string();
+    let how = match accepted.landing {
+        Landing::FastForward => format!(
+            "{} fast-forwarded to {}",
+            accepted.into,
+            short(&accepted.head)
+        ),
+        Landing::MergeCommit => format!(
+            "merged into {} with the merge commit {}",
+            accepted.into,
+            short(&accepted.head)
+        ),
+    };
+    let mut text = format!(
+        "accepted run {}: {how}; the review branch {} is deleted\n",
+        accepted.run, accepted.branch
+    );
+    let commits = accepted.approved_commits.len();
+    if !accepted.approved.is_empty() {
+        text.push_str(&format!(
+            "approved {} finding{} of the agent's {} commit{} as part of accepting (nothing else)\n",
+            accepted.approved.len(),
+            if accepted.approved.len() == 1 { "" } else { "s" },
+            commits,
+            if commits == 1 { "" } else { "s" }
+        ));
     }
-    Ok(())
+    if !accepted.acceptance.still_review.is_empty() {
+        text.push_str(&format!(
+            "{} finding(s) of commits that are not the agent's still need `gatehouse approve` before they can be pushed\n",
+            accepted.acceptance.still_review.len()
+        ));
+    }
+    text.push_str("nothing was pushed: `git push` when you are ready");
+    if !accepted.approved.is_empty() {
+        text.push_str(&format!(
+            ", with the approval: `git push <remote> HEAD {}`",
+            config::NOTES_REF
+        ));
+    }
+    text.push('\n');
+    text
 }
 
 fn review_json(run: &Run) -> Value {
@@ -98,7 +206,7 @@ fn review_json(run: &Run) -> Value {
     value
 }
 
-fn list(store: &crate::store::Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
+fn list(store: &Store, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let runs = store.runs(&[RunState::Ready])?;
     let mut text = String::new();
     for run in &runs {
@@ -114,12 +222,17 @@ fn list(store: &crate::store::Store, format: StatusFormat) -> anyhow::Result<Exi
             .next()
             .unwrap_or("")
             .to_string();
+        let rounds = store.rounds(&run.id).map_or(1, |r| r.len());
+        let round = if rounds > 1 {
+            format!(" (round {rounds})")
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "{}  {:14} {}  {}\n",
+            "{}  {:14} {}  {goal}{round}\n",
             run.id,
             run.task,
             run.branch.as_deref().unwrap_or(""),
-            goal
         ));
     }
     if runs.is_empty() {
@@ -129,250 +242,13 @@ fn list(store: &crate::store::Store, format: StatusFormat) -> anyhow::Result<Exi
     print(format, &json!({ "reviews": rows }), &text)
 }
 
-fn show(repo: &Repo, run: &Run, diff: bool, format: StatusFormat) -> anyhow::Result<ExitStatus> {
-    let value = review_json(run);
-    let s = &value["summary"];
-    let mut t = format!(
-        "run {} ({}) of task {} by agent {}\n",
-        run.id, run.state, run.task, run.agent
-    );
-    t.push_str(&format!(
-        "goal: {}\n",
-        s["goal"].as_str().unwrap_or("").trim()
-    ));
-    t.push_str(&format!(
-        "base {}  branch {}\n",
-        run.base,
-        run.branch.as_deref().unwrap_or("-")
-    ));
-    t.push_str(&format!(
-        "duration {}, tokens {} in ({} cached) / {} out / {} reasoning, cost {}\n",
-        run.duration_ms
-            .map_or("-".into(), |d| format!("{:.1} s", d as f64 / 1000.0)),
-        run.tokens.input,
-        run.tokens.cached_input,
-        run.tokens.output,
-        run.tokens.reasoning,
-        run.cost_usd
-            .map_or("unknown".into(), |c| format!("${c:.4}"))
-    ));
-    for a in s["acceptance"].as_array().into_iter().flatten() {
-        t.push_str(&format!(
-            "accept: `{}` exit {}\n",
-            a["command"].as_str().unwrap_or(""),
-            a["exit_code"]
-        ));
-    }
-    for f in s["findings"].as_array().into_iter().flatten() {
-        t.push_str(&format!(
-            "finding: {}:{} {} [{}] ({}) {}\n",
-            f["path"].as_str().unwrap_or(""),
-            f["line"],
-            f["rule"].as_str().unwrap_or(""),
-            f["code"].as_str().unwrap_or(""),
-            f["level"].as_str().unwrap_or(""),
-            f["message"].as_str().unwrap_or("")
-        ));
-    }
-    for c in s["files_changed"].as_array().into_iter().flatten() {
-        t.push_str(&format!(
-            "  {:9} {}\n",
-            c["status"].as_str().unwrap_or(""),
-            c["path"].as_str().unwrap_or("")
-        ));
-    }
-    if let Some(stat) = s["diffstat"].as_object() {
-        t.push_str(&format!(
-            "{} files changed, {} insertions(+), {} deletions(-)\n",
-            stat["files"], stat["insertions"], stat["deletions"]
-        ));
-    }
-    if let Some(message) = s["final_message"].as_str() {
-        t.push_str(&format!("agent's final message:\n{}\n", message.trim()));
-    }
-    if diff
-        && let (Some(base), Some(commit)) = (Oid::from_str(&run.base).ok(), s["commit"].as_str())
-    {
-        t.push_str(&patch(repo, base, commit)?);
-    }
-    print(format, &value, &t)
+/// The review JSON of one round (stable fields: a run's, plus summary, acceptance, findings,
+/// files_changed).
+pub(super) fn round_json(run: &Run) -> Value {
+    review_json(run)
 }
 
-fn patch(repo: &Repo, base: Oid, commit: &str) -> anyhow::Result<String> {
-    let git = repo.git2();
-    let old = git.find_commit(base)?.tree()?;
-    let new = git.find_commit(Oid::from_str(commit)?)?.tree()?;
-    let diff = git.diff_tree_to_tree(Some(&old), Some(&new), None)?;
-    let mut text = String::new();
-    diff.print(git2::DiffFormat::Patch, |_, _, line| {
-        if matches!(line.origin(), '+' | '-' | ' ') {
-            text.push(line.origin());
-        }
-        text.push_str(&String::from_utf8_lossy(line.content()));
-        true
-    })?;
-    Ok(text)
-}
-
-fn accept(
-    repo: &Repo,
-    store: &crate::store::Store,
-    run: &Run,
-    message: Option<String>,
-) -> anyhow::Result<ExitStatus> {
-    ready(run)?;
-    let branch = run.branch.clone().context("the run has no branch")?;
-    let tip = repo
-        .resolve_commit(&format!("refs/heads/{branch}"))
-        .with_context(|| format!("the review branch {branch} is gone"))?;
-    let workdir = repo
-        .workdir()
-        .context("accepting needs a working tree")?
-        .to_path_buf();
-    // On a detached HEAD the merge would land on no branch, and the review would be gone.
-    if repo.git2().head_detached().unwrap_or(false) {
-        bail!(
-            "HEAD is detached: switch to the branch the review should land on \
-             (`git switch BRANCH`), then accept again"
-        );
-    }
-    refuse_if_dirty(repo, tip)?;
-    let who = super::env::identity(repo)?;
-    let settings = config::load_for(repo)?;
-    // A fast-forward runs no hook: accepting must not land what the gate blocks.
-    let findings = push::evaluate(repo, &settings, tip, &Known::AllRemotes)?.3;
-    let blocking: Vec<String> = findings
-        .iter()
-        .filter(|f| f.level == Level::Block)
-        .map(|f| format!("{}:{} {} [{}]", f.path, f.line, f.rule, f.code))
-        .collect();
-    if !blocking.is_empty() {
-        bail!(
-            "the gate blocks what this review brings: {}",
-            blocking.join(", ")
-        );
-    }
-    // The human decision is the approval the gate asks for: record it on the agent's commit,
-    // so the merge hook and later pushes accept the review findings it brings.
-    let review: Vec<Finding> = findings
-        .into_iter()
-        .filter(|f| f.level == Level::Review)
-        .collect();
-    let why = message
-        .clone()
-        .unwrap_or_else(|| format!("accepted review of run {}", run.id));
-    if !review.is_empty() {
-        approvals::record(repo, tip, &who, Some(why.clone()), &review)
-            .context("recording the approval")?;
-    }
-    let before = repo.resolve_commit("HEAD")?;
-    let merged = git_in(
-        &workdir,
-        &[
-            "merge",
-            "--ff",
-            "--no-edit",
-            "-m",
-            &format!("Merge review of run {} ({})", run.id, run.task),
-            &branch,
-        ],
-    )?;
-    if !merged.status.success() {
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&merged.stdout),
-            String::from_utf8_lossy(&merged.stderr)
-        );
-        let merging = repo.git2().path().join("MERGE_HEAD").exists();
-        let aborted = !merging || git_in(&workdir, &["merge", "--abort"])?.status.success();
-        if !aborted {
-            bail!(
-                "the merge of {branch} failed and `git merge --abort` failed too: finish or abort the merge by hand; the review stays open:\n{output}"
-            );
-        }
-        bail!("the merge of {branch} failed and was undone; the review stays open:\n{output}");
-    }
-    let after = repo.resolve_commit("HEAD")?;
-    if after != tip {
-        // A merge commit: it is the tip a push carries, so it needs the approval too.
-        let review = review_findings(repo, &settings, after)?;
-        if !review.is_empty() {
-            approvals::record(repo, after, &who, Some(why.clone()), &review)?;
-        }
-    }
-    store.decide(&run.id, RunState::Accepted, &who.to_string(), &why)?;
-    // Merged: the review branch has done its job.
-    worktree::delete_branch(repo.git2(), &branch)?;
-    let how = if repo
-        .git2()
-        .graph_descendant_of(after, before)
-        .unwrap_or(false)
-        && after == tip
-    {
-        "fast-forward"
-    } else {
-        "merge commit"
-    };
-    eprintln!(
-        "accepted run {}: merged {branch} ({how}) as {}",
-        run.id,
-        &after.to_string()[..12]
-    );
-    Ok(ExitStatus::Success)
-}
-
-/// The review-level findings a push of `tip` would bring (the agent's commit among them).
-fn review_findings(
-    repo: &Repo,
-    settings: &config::Settings,
-    tip: Oid,
-) -> anyhow::Result<Vec<Finding>> {
-    let findings = push::evaluate(repo, settings, tip, &Known::AllRemotes)?.3;
-    Ok(findings
-        .into_iter()
-        .filter(|f| f.level == Level::Review)
-        .collect())
-}
-
-/// Refuses, changing nothing, when a file the merge touches has uncommitted changes.
-fn refuse_if_dirty(repo: &Repo, tip: Oid) -> anyhow::Result<()> {
-    let git = repo.git2();
-    let head = git.head()?.peel_to_commit()?;
-    let base = git.merge_base(head.id(), tip)?;
-    let diff = git.diff_tree_to_tree(
-        Some(&git.find_commit(base)?.tree()?),
-        Some(&git.find_commit(tip)?.tree()?),
-        None,
-    )?;
-    let touched: Vec<String> = diff
-        .deltas()
-        .flat_map(|d| [d.old_file().path(), d.new_file().path()])
-        .flatten()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true);
-    let dirty: Vec<String> = git
-        .statuses(Some(&mut options))?
-        .iter()
-        .filter_map(|e| e.path().ok().map(str::to_string))
-        .filter(|p| touched.contains(p))
-        .collect();
-    if !dirty.is_empty() {
-        bail!(
-            "uncommitted changes in files the review changes: {}; commit or stash them first (nothing was changed)",
-            dirty.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// Runs the `git` CLI in `dir` with the hook's repository variables cleared.
-fn git_in(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir).args(args);
-    for var in super::env::git_local_vars() {
-        cmd.env_remove(var);
-    }
-    cmd.output().context("running git")
+/// `serde_json` of a value that cannot fail to serialise.
+pub(super) fn value_of(value: &impl serde::Serialize) -> anyhow::Result<Value> {
+    serde_json::to_value(value).context("serialising")
 }

@@ -29,11 +29,12 @@ enum Action {
     },
     /// One run: state, times, tokens, cost, error, acceptance results.
     Show {
+        /// A run id, a unique prefix of one, or `latest`.
         id: String,
         #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
         format: StatusFormat,
     },
-    /// The agent's captured output of a run.
+    /// The agent's captured output of a run ("no output yet" before it has any).
     Log { id: String },
     /// Cancel a queued or running run.
     Cancel { id: String },
@@ -62,19 +63,32 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Some(Action::Log { id }) => {
             let run = find(&store, id)?;
             let log = run_dir(&repo.state_dir(), &run.id).join(crate::agents::LOG_FILE);
-            let text = std::fs::read(&log)
-                .with_context(|| format!("run {} has no agent log ({})", run.id, log.display()))?;
-            std::io::stdout().write_all(&text)?;
+            match std::fs::read(&log) {
+                Ok(text) if !text.is_empty() => std::io::stdout().write_all(&text)?,
+                Ok(_) => eprintln!("run {} ({}): no output yet", run.id, run.state),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let why = if run.state == RunState::Queued {
+                        "it has not started"
+                    } else if run.started_at.is_none() {
+                        "it never started"
+                    } else {
+                        "its agent wrote nothing"
+                    };
+                    eprintln!("run {} ({}): no output yet ({why})", run.id, run.state);
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("reading {}", log.display()));
+                }
+            }
             Ok(ExitStatus::Success)
         }
         Some(Action::Cancel { id }) => cancel(&store, id),
     }
 }
 
+/// A run by id, unique prefix or `latest`.
 pub(super) fn find(store: &Store, id: &str) -> anyhow::Result<Run> {
-    store
-        .run(id)?
-        .with_context(|| format!("no run `{id}` (see `gatehouse runs list`)"))
+    Ok(crate::tasks::review::find_run(store, id)?)
 }
 
 /// A run as the JSON listings print it (stable field names), with its review summary.
@@ -189,6 +203,12 @@ fn cancel(store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
             )?;
         }
         eprintln!("cancelled queued run {}", run.id);
+        // A follow-up round that will not run: the round before it waits for a decision again.
+        if let Some(parent) = &run.parent
+            && store.reopen(parent)?
+        {
+            eprintln!("run {parent} is waiting for review again");
+        }
         return Ok(ExitStatus::Success);
     }
     if !run.state.is_active() {
@@ -252,7 +272,10 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitStatus> {
             .filter(|r| {
                 matches!(
                     r.state,
-                    RunState::Ready | RunState::Accepted | RunState::Rejected
+                    RunState::Ready
+                        | RunState::Accepted
+                        | RunState::Rejected
+                        | RunState::ChangesRequested
                 )
             })
             .count();

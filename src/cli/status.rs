@@ -31,10 +31,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         "hooks": { "dir": hooks_dir.display().to_string(), "hooks": hooks },
         "queue": { "length": queue.queued, "running": queue.running },
         "reviews": { "waiting": queue.reviews },
+        "audit": last_audit(&repo),
     });
+    let mut document = document;
+    let doctor = super::doctor::status_warning(&repo);
+    document["doctor"] = json!(doctor);
     let text = match args.format {
         StatusFormat::Json => format!("{document}\n"),
-        StatusFormat::Human => human(&document),
+        StatusFormat::Human => human(&document) + &doctor.map(|w| w + "\n").unwrap_or_default(),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitStatus::Success)
@@ -70,5 +74,37 @@ fn human(document: &Value) -> String {
         if running.is_empty() { "none".to_string() } else { running.join(", ") },
         document["reviews"]["waiting"]
     ));
+    let audit = &document["audit"];
+    text.push_str(&match (audit["last"].as_str(), audit["age_s"].as_u64()) {
+        (Some(time), Some(age)) => format!(
+            "last audit: {} ago ({time}, {} agent commit(s)); `gatehouse audit` reviews what came since\n",
+            human_age(age),
+            audit["commits"]
+        ),
+        _ => "last audit: never (`gatehouse audit` reviews the agent-written code)\n".into(),
+    });
     text
+}
+
+/// The last recorded audit of the current branch: when, how long ago, and what it covered.
+fn last_audit(repo: &Repo) -> Value {
+    let tip = repo.resolve_commit("HEAD").ok();
+    match crate::tasks::audit::last_audit(repo, tip) {
+        Ok(Some((commit, note))) => {
+            let age = crate::store::runs::seconds_between(&note.time, &crate::store::now());
+            json!({ "last": note.time, "age_s": age, "on": commit.to_string(),
+                    "commits": note.commits, "findings": note.findings })
+        }
+        _ => json!({ "last": null }),
+    }
+}
+
+/// An age in the largest unit that fits: 45 s, 12 min, 5 h, 3 d.
+fn human_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86_400),
+    }
 }

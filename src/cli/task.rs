@@ -185,9 +185,19 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
     let task = find(repo, name)?;
     let settings = config::load_for(repo)?;
     agent_for(&settings, &task)?;
-    let head = repo
-        .resolve_commit("HEAD")
-        .context("a task runs on a commit: HEAD has none")?;
+    let head = match &task.base {
+        Some(branch) => repo
+            .resolve_commit(&format!("refs/heads/{branch}"))
+            .with_context(|| {
+                format!(
+                    "task {} starts from the branch `{branch}`, which does not exist",
+                    task.name
+                )
+            })?,
+        None => repo
+            .resolve_commit("HEAD")
+            .context("a task runs on a commit: HEAD has none")?,
+    };
     let mut store = open_store(repo)?;
     let digest = queue::digest(&task, &settings);
     let Some(id) = store.enqueue(
@@ -205,6 +215,23 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
             &head.to_string()[..12]
         );
     };
+    eprintln!(
+        "queued run {id} of {} on {}",
+        task.name,
+        &head.to_string()[..12]
+    );
+    start_queued(repo, &store, &id, wait)
+}
+
+/// Starts queued run `id` now: a running daemon takes it at once (a run started by hand does not
+/// wait for quiet); without one it runs here, in the foreground. With `wait`, waits for its end,
+/// saying on stderr what it waits for.
+pub(super) fn start_queued(
+    repo: &Repo,
+    store: &Store,
+    id: &str,
+    wait: bool,
+) -> anyhow::Result<ExitStatus> {
     let paths = super::daemon::paths(repo);
     let poke = crate::daemon::protocol::Command::Poke {
         hook: Some("task-run".into()),
@@ -213,22 +240,19 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
         crate::daemon::client::request_blocking(&paths.socket, poke, Duration::from_millis(500))
             .is_ok();
     if daemon_up {
-        eprintln!(
-            "queued run {id} of {} on {}; the daemon runs it when the repository is quiet",
-            task.name,
-            &head.to_string()[..12]
-        );
         if !wait {
+            eprintln!(
+                "the daemon starts it now; follow it with `gatehouse runs show {id}` (or `--wait`)"
+            );
             return Ok(ExitStatus::Success);
         }
-        return wait_for(repo, &store, &id);
+        return wait_for(repo, store, id);
     }
-    eprintln!(
-        "no daemon is running: running {id} of {} now, in the foreground",
-        task.name
-    );
-    let run = store.run(&id)?.context("the queued run vanished")?;
-    Ok(execute_now(repo, &store, &settings, &run, &task))
+    eprintln!("no daemon is running: running {id} now, in the foreground");
+    let settings = config::load_for(repo)?;
+    let run = store.run(id)?.context("the queued run vanished")?;
+    let task = find(repo, &run.task)?;
+    Ok(execute_now(repo, store, &settings, &run, &task))
 }
 
 /// Runs a queued run in this process (no daemon); prints its outcome.
@@ -290,13 +314,32 @@ pub(super) fn ctrlc_cancel(token: CancelToken) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Waits for run `id` to end, saying on stderr what it is waiting for whenever that changes.
 fn wait_for(repo: &Repo, store: &Store, id: &str) -> anyhow::Result<ExitStatus> {
     let socket = super::daemon::paths(repo).socket;
+    let settings = config::load_for(repo).ok();
+    let (max_parallel, budget) = settings.as_ref().map_or((1, None), |s| {
+        (s.tasks.max_parallel, s.tasks.daily_budget_usd)
+    });
+    let mut said = String::new();
     let mut polls = 0u32;
     loop {
         let run = store.run(id)?.context("the run vanished")?;
         if !(run.state == RunState::Queued || run.state.is_active()) {
             return Ok(report_end(store, id, run.state));
+        }
+        let now = match run.state {
+            RunState::Queued => format!(
+                "waiting for {}",
+                queue::waiting_for(store, id, max_parallel, budget)?
+            ),
+            RunState::Preparing => "preparing its worktree".into(),
+            RunState::Running => format!("the agent ({}) is working", run.agent),
+            _ => "validating: scope, acceptance commands, the gate".into(),
+        };
+        if now != said {
+            eprintln!("run {id}: {now}");
+            said = now;
         }
         polls += 1;
         // Every few seconds: is there still a daemon to run it?
@@ -311,7 +354,7 @@ fn wait_for(repo: &Repo, store: &Store, id: &str) -> anyhow::Result<ExitStatus> 
                 );
             }
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

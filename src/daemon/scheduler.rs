@@ -119,7 +119,9 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
     let queued = Store::open(&repo.state_dir())
         .map_err(|e| e.to_string())
         .and_then(|mut store| {
-            queue::on_commit(&mut store, &tasks, &settings, &commit.to_string(), &changed)
+            let at = commit.to_string();
+            let base_of = |task: &tasks::Task| queue::start_commit(repo, task, &at);
+            queue::on_commit(&mut store, &tasks, &settings, &changed, &base_of)
                 .map_err(|e| e.to_string())
         });
     match queued {
@@ -161,10 +163,13 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
         .resolve_commit("HEAD")
         .map(|h| h.to_string())
         .unwrap_or_default();
-    if !head.is_empty() {
-        let _ = queue::on_clock(&mut store, &tasks, &settings, &head, now);
-    }
-    let due = queue::next_due(&store, &tasks, &settings, &head, now);
+    let base_of = |task: &tasks::Task| {
+        (!head.is_empty())
+            .then(|| queue::start_commit(&repo, task, &head))
+            .flatten()
+    };
+    let _ = queue::on_clock(&mut store, &tasks, &settings, &base_of, now);
+    let due = queue::next_due(&store, &tasks, &settings, &base_of, now);
     if store
         .runs(&[RunState::Queued])
         .map_or(true, |q| q.is_empty())
@@ -175,19 +180,21 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
         tracing::info!("queue held: {reason}");
         return Some(earliest(due, queue::until_midnight(now)));
     }
+    // Quiet holds back automatic runs only: a run started by hand starts now.
     let idle = daemon.shared.idle();
-    if idle < settings.daemon.quiet {
-        return Some(earliest(
-            due,
-            settings.daemon.quiet - idle + Duration::from_millis(50),
-        ));
-    }
+    let mut not_quiet = (idle < settings.daemon.quiet)
+        .then(|| settings.daemon.quiet - idle + Duration::from_millis(50));
     if let Some(op) = git_operation(&daemon.git_dir) {
         tracing::debug!("not quiet: {op} in progress");
-        return Some(earliest(due, Duration::from_secs(1)));
+        not_quiet = Some(Duration::from_secs(1));
     }
+    let due = match not_quiet {
+        Some(wait) => Some(earliest(due, wait)),
+        None => due,
+    };
     while running.active() < settings.tasks.max_parallel {
-        let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel) else {
+        let Ok(Some(run)) = queue::next(&store, settings.tasks.max_parallel, not_quiet.is_none())
+        else {
             break;
         };
         let fail = |why: String| {
@@ -212,7 +219,7 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
             continue;
         };
         // What runs unattended is what was trusted when it was queued.
-        if run.trigger != "manual"
+        if queue::is_automatic(&run.trigger)
             && run.task_hash.as_deref() != Some(queue::digest(&task, &settings).as_str())
         {
             fail(format!(

@@ -151,16 +151,7 @@ fn reset_notice(store: &crate::store::Store) -> Option<String> {
     })
 }
 
-/// How many entries the findings cache holds (`cache/<fingerprint>/<xx>/<rest>`).
+/// How many entries the findings cache holds.
 pub fn count_cache_entries(state_dir: &Path) -> u64 {
-    let subdirs = |dir: &Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default()
-    };
-    subdirs(&state_dir.join("cache"))
-        .iter()
-        .flat_map(|fingerprint| subdirs(fingerprint))
-        .map(|prefix| subdirs(&prefix).len() as u64)
-        .sum()
+    crate::engine::Cache::count(state_dir)
 }

@@ -1,14 +1,15 @@
-//! The findings cache: one small file per (settings fingerprint, path, blob id) under
-//! `<git-common-dir>/gatehouse/cache/`. Entries are written to a temporary file and renamed into
-//! place, so concurrent writers never expose a torn entry; an entry that does not parse is
-//! ignored (and rewritten by the next check that computes it).
+//! The findings cache: one SQLite database, `<git-common-dir>/gatehouse/cache/findings.db`,
+//! keyed by a hash of (settings fingerprint, path, blob id). Lookups go to the database as the
+//! check asks; results are kept in memory and written at the end of the check in one
+//! transaction. The database is a cache: it never syncs to disk, a write that fails only costs
+//! a future re-check, and a file SQLite cannot read is deleted and started anew.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use git2::Oid;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::project::Dependencies;
@@ -26,158 +27,259 @@ pub struct Entry {
     pub deps: Dependencies,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    key: String,
-    entry: Entry,
-}
+/// The database's name under the cache directory.
+const FILE: &str = "findings.db";
+/// Another process writing the cache is waited for this long; then the write is dropped.
+const BUSY: Duration = Duration::from_secs(2);
 
-/// A cache directory for one settings fingerprint; `None` disables caching.
+/// The findings cache of one check run; `disabled` neither reads nor writes.
 pub struct Cache {
+    /// `None`: disabled.
     dir: Option<PathBuf>,
     fingerprint: String,
+    /// Connections, one per checking thread (`[0]`: any other thread), each opened at its
+    /// thread's first lookup: a check with nothing to look up opens none, and threads reading
+    /// results at once do not wait for each other.
+    conns: Vec<Mutex<Option<Option<Connection>>>>,
+    /// Results computed by this run, written by [`Cache::flush`].
+    pending: Mutex<Vec<(Oid, Vec<u8>)>>,
+    /// File-list digests of trees computed by this run, written by [`Cache::flush`].
+    listings: Mutex<Vec<(Oid, String)>>,
 }
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Cache {
     /// The cache under `state_dir` for this fingerprint of the checks and their settings.
     pub fn new(state_dir: Option<&Path>, fingerprint: &str) -> Cache {
-        let fingerprint = hash_blob(fingerprint.as_bytes()).to_string();
-        let dir = state_dir.map(|d| d.join("cache").join(&fingerprint[..16]));
-        Cache { dir, fingerprint }
+        Cache {
+            dir: state_dir.map(|d| d.join("cache")),
+            fingerprint: hash_blob(fingerprint.as_bytes()).to_string(),
+            conns: (0..=threads()).map(|_| Mutex::new(None)).collect(),
+            pending: Mutex::new(Vec::new()),
+            listings: Mutex::new(Vec::new()),
+        }
     }
 
     /// A disabled cache.
     pub fn disabled() -> Cache {
-        Cache {
-            dir: None,
-            fingerprint: String::new(),
-        }
+        Cache::new(None, "")
     }
 
-    fn key(&self, path: &str, blob: Oid) -> String {
-        let mut material = Vec::with_capacity(path.len() + 100);
+    /// How many results the cache under `state_dir` holds (for `daemon status`).
+    pub fn count(state_dir: &Path) -> u64 {
+        let path = state_dir.join("cache").join(FILE);
+        if !path.is_file() {
+            return 0;
+        }
+        Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0)))
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0))
+    }
+
+    fn key(&self, path: &str, blob: Oid) -> Oid {
+        let mut material = Vec::with_capacity(self.fingerprint.len() + path.len() + 24);
         material.extend_from_slice(self.fingerprint.as_bytes());
         material.push(0);
         material.extend_from_slice(blob.as_bytes());
         material.extend_from_slice(path.as_bytes());
-        hash_blob(&material).to_string()
+        hash_blob(&material)
     }
 
-    fn entry_path(&self, key: &str) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(&key[..2]).join(&key[2..]))
+    /// Runs `f` with this thread's connection, opening it first if need be.
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Option<T>) -> Option<T> {
+        let dir = self.dir.as_ref()?;
+        let slot = rayon::current_thread_index().map_or(0, |i| 1 + i % (self.conns.len() - 1));
+        let mut conn = self.conns.get(slot)?.lock().ok()?;
+        f(conn.get_or_insert_with(|| open(dir)).as_ref()?)
     }
 
     /// The cached diagnostics of `path` at `blob`, if present and intact.
     pub fn get(&self, path: &str, blob: Oid) -> Option<Entry> {
         let key = self.key(path, blob);
-        let bytes = fs::read(self.entry_path(&key)?).ok()?;
-        let stored: Stored = serde_json::from_slice(&bytes).ok()?;
-        (stored.key == key).then_some(stored.entry)
+        self.with_conn(|conn| {
+            let mut select = conn
+                .prepare_cached("SELECT value FROM entries WHERE key = ?1")
+                .ok()?;
+            // Decoded from SQLite's own buffer, not a copy of it.
+            let decoded = select.query_row([key.as_bytes()], |row| {
+                Ok(serde_json::from_slice(row.get_ref(0)?.as_blob()?).ok())
+            });
+            decoded.optional().ok()??
+        })
     }
 
-    /// Stores the diagnostics of `path` at `blob`. Failures only cost a future re-check.
-    pub fn put(&self, path: &str, blob: Oid, entry: &Entry) {
-        let key = self.key(path, blob);
-        let Some(target) = self.entry_path(&key) else {
-            return;
-        };
-        let stored = Stored {
-            key,
-            entry: entry.clone(),
-        };
-        let Ok(bytes) = serde_json::to_vec(&stored) else {
-            return;
-        };
-        let _ = write_atomically(&target, &bytes);
+    /// The digest of a tree's file list, as [`Cache::put_listing`] kept it: a tree id names its
+    /// file list for good, and listing a large tree costs more than a one-file check.
+    pub fn listing(&self, tree: Oid) -> Option<String> {
+        self.with_conn(|conn| {
+            let mut select = conn
+                .prepare_cached("SELECT digest FROM listings WHERE tree = ?1")
+                .ok()?;
+            select
+                .query_row([tree.as_bytes()], |row| row.get(0))
+                .optional()
+                .ok()?
+        })
     }
-}
 
-fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let result = fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| fs::rename(&tmp, target));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn diag() -> Diagnostic {
-        Diagnostic {
-            level: None,
-            code: "X".into(),
-            line: 1,
-            column: 2,
-            end_line: 1,
-            end_column: 3,
-            message: "m".into(),
-            symbol: None,
-            help: Some("h".into()),
+    /// Keeps the digest of a tree's file list for [`Cache::flush`].
+    pub fn put_listing(&self, tree: Oid, digest: &str) {
+        if let (Some(_), Ok(mut listings)) = (&self.dir, self.listings.lock()) {
+            listings.push((tree, digest.to_string()));
         }
     }
 
-    #[test]
-    fn round_trips_and_keys_by_fingerprint_path_and_blob() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(Some(dir.path()), "fp1");
-        let blob = hash_blob(b"x = 1\n");
-        let entry = Entry {
-            diagnostics: vec![("rule".to_string(), diag())],
-            deps: Dependencies::default(),
-        };
-        assert_eq!(cache.get("a.py", blob), None);
-        cache.put("a.py", blob, &entry);
-        assert_eq!(cache.get("a.py", blob), Some(entry.clone()));
-        assert_eq!(cache.get("b.py", blob), None);
-        assert_eq!(Cache::new(Some(dir.path()), "fp2").get("a.py", blob), None);
+    /// Keeps the diagnostics of `path` at `blob` for [`Cache::flush`].
+    pub fn put(&self, path: &str, blob: Oid, entry: &Entry) {
+        if self.dir.is_none() {
+            return;
+        }
+        let key = self.key(path, blob);
+        // Sized for a typical diagnostic, so the buffer rarely grows while it is written.
+        let mut bytes = Vec::with_capacity(64 + 320 * entry.diagnostics.len());
+        if serde_json::to_writer(&mut bytes, entry).is_ok()
+            && let Ok(mut pending) = self.pending.lock()
+        {
+            pending.push((key, bytes));
+        }
     }
 
-    #[test]
-    fn corrupt_entries_are_misses_and_get_rewritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(Some(dir.path()), "fp");
-        let blob = hash_blob(b"y = 2\n");
-        let entry = Entry {
-            diagnostics: vec![("rule".to_string(), diag())],
-            deps: Dependencies::default(),
-        };
-        cache.put("a.py", blob, &entry);
-        let path = cache.entry_path(&cache.key("a.py", blob)).unwrap();
-        fs::write(&path, b"{not json").unwrap();
-        assert_eq!(cache.get("a.py", blob), None);
-        cache.put("a.py", blob, &entry);
-        assert_eq!(cache.get("a.py", blob), Some(entry));
+    /// Writes what this run computed on another thread, so the report can be printed
+    /// meanwhile; dropping the returned [`Flush`] waits for the write. A few results are
+    /// written at once (a thread would cost more).
+    pub fn flush_in_background(self) -> Flush {
+        let few = self.pending.lock().is_ok_and(|p| p.len() <= 16);
+        if few {
+            self.flush();
+            return Flush(None);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("gatehouse-cache".into())
+            .spawn(move || self.flush());
+        Flush(spawned.ok())
     }
 
-    #[test]
-    fn concurrent_writers_never_expose_a_torn_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let blob = hash_blob(b"z = 3\n");
-        let entry = Entry {
-            diagnostics: (0..200).map(|_| ("rule".to_string(), diag())).collect(),
-            deps: Dependencies::default(),
+    /// Writes what this run computed, in one transaction. Failures only cost a future re-check.
+    pub fn flush(&self) {
+        let Some(dir) = &self.dir else {
+            return;
         };
-        std::thread::scope(|s| {
-            for _ in 0..4 {
-                s.spawn(|| {
-                    let cache = Cache::new(Some(dir.path()), "fp");
-                    for _ in 0..50 {
-                        cache.put("a.py", blob, &entry);
-                        let got = cache.get("a.py", blob);
-                        assert_eq!(got.as_ref(), Some(&entry));
-                    }
-                });
-            }
-        });
+        let (Ok(pending), Ok(listings)) = (take(&self.pending), take(&self.listings)) else {
+            return;
+        };
+        if pending.is_empty() && listings.is_empty() {
+            return;
+        }
+        let Some(Ok(mut conn)) = self.conns.first().map(Mutex::lock) else {
+            return;
+        };
+        if let Some(conn) = conn.get_or_insert_with(|| open(dir)) {
+            let _ = write(conn, &pending, &listings);
+        }
     }
 }
+
+/// A cache write under way; dropping it waits for the write to end.
+#[must_use = "dropping a Flush waits for the cache write"]
+pub struct Flush(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            // A panic in the writer only loses cache entries.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How many threads may read the cache at once: the checking pool's size.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(64))
+}
+
+fn take<T>(list: &Mutex<Vec<T>>) -> Result<Vec<T>, ()> {
+    list.lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .map_err(drop)
+}
+
+fn write(
+    conn: &mut Connection,
+    pending: &[(Oid, Vec<u8>)],
+    listings: &[(Oid, String)],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached("INSERT OR REPLACE INTO entries VALUES (?1, ?2)")?;
+        for (key, value) in pending {
+            insert.execute((key.as_bytes(), value))?;
+        }
+        let mut insert = tx.prepare_cached("INSERT OR REPLACE INTO listings VALUES (?1, ?2)")?;
+        for (tree, digest) in listings {
+            insert.execute((tree.as_bytes(), digest))?;
+        }
+    }
+    tx.commit()
+}
+
+/// Opens (creating it if need be) the database in `dir`; one SQLite cannot read is replaced.
+fn open(dir: &Path) -> Option<Connection> {
+    let path = dir.join(FILE);
+    match open_file(dir, &path) {
+        Ok(conn) => Some(conn),
+        Err(e) if is_unreadable(&e) => {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = path.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+            open_file(dir, &path).ok()
+        }
+        Err(_) => None,
+    }
+}
+
+fn open_file(dir: &Path, path: &Path) -> rusqlite::Result<Connection> {
+    if !path.exists() {
+        // Created private before SQLite sees it (it gives its journal the database's mode).
+        let _ = create_private(dir, path);
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY)?;
+    // A cache never waits for the disk. The rollback journal, not WAL: a reader then opens
+    // no `-wal`/`-shm` files (a third of opening the database), and a writer holds the lock
+    // only while it commits.
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    // Read through a memory map: a warm check reads every result once, megabytes of them.
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) \
+         WITHOUT ROWID; \
+         CREATE TABLE IF NOT EXISTS listings (tree BLOB PRIMARY KEY NOT NULL, digest TEXT NOT NULL) \
+         WITHOUT ROWID;",
+    )?;
+    Ok(conn)
+}
+
+fn create_private(dir: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+fn is_unreadable(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+#[cfg(test)]
+mod tests;

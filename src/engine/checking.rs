@@ -2,8 +2,8 @@
 //! (never past the size limit, never a special file), parse, inspect the parse, and run the
 //! rules on threads whose stack fits the deepest tree a check may walk.
 
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
@@ -60,12 +60,16 @@ impl Ctx<'_> {
     }
 }
 
-/// A file that needs parsing: its id (for the cache) and its content, once read.
+/// A file that needs parsing: its id (for the cache) and its content, when already read.
 struct Pending<'j> {
     job: &'j Job,
     id: git2::Oid,
     content: Option<Vec<u8>>,
 }
+
+/// Up to this many files are checked without the thread pool: the everyday push checks one or
+/// two files, and waking threads would cost more than the check.
+const FEW: usize = 4;
 
 /// The threads that parse and check: their stack fits [`lang::MAX_DEPTH`] levels of recursion.
 fn pool() -> Result<&'static rayon::ThreadPool, EngineError> {
@@ -81,6 +85,9 @@ fn pool() -> Result<&'static rayon::ThreadPool, EngineError> {
     .map_err(|e| EngineError::Threads(e.clone()))
 }
 
+/// Checks `jobs`: each file is looked up in the cache, else read and parsed, in one parallel
+/// pass (no serial phase between the cache and the parse). The caller writes the new results
+/// to the cache ([`Cache::flush_in_background`]).
 pub(super) fn run_file_checks(
     repo: &Repo,
     ctx: &Ctx<'_>,
@@ -89,57 +96,157 @@ pub(super) fn run_file_checks(
     if ctx.rules.is_empty() {
         return Ok(Vec::new());
     }
-    // Phase 1, parallel: answer from the cache what we can without reading blobs.
-    let first: Vec<Result<Vec<Finding>, Pending<'_>>> = jobs
-        .par_iter()
-        .filter(|j| Language::may_be(&j.path))
-        .map(|job| lookup(ctx, job))
-        .collect();
-    let mut findings = Vec::new();
-    let mut pending = Vec::new();
-    for item in first {
-        match item {
-            Ok(found) => findings.extend(found),
-            Err(p) => pending.push(p),
-        }
-    }
-    // Phase 2, sequential: read blobs (a git2 repository is not shareable across threads).
-    let mut ready = Vec::with_capacity(pending.len());
-    for mut p in pending {
-        if let (Source::Blob(id), None) = (&p.job.source, &p.content) {
-            let size = repo.blob_size(*id).unwrap_or(0);
-            if size > ctx.max_size {
-                let head = (Language::detect(&p.job.path, b"").is_none() && size <= SNIFF_CAP)
-                    .then(|| repo.read_blob(*id).ok())
-                    .flatten();
-                findings.extend(ctx.oversize(p.job, size, head.as_deref()));
-                continue;
-            }
-            p.content = repo.read_blob(*id).ok();
-        }
-        ready.push(p);
-    }
-    // Phase 3, parallel, on the checking threads: parse and check.
-    let rest: Vec<Vec<Finding>> = pool()?.install(|| {
-        ready
-            .into_par_iter()
-            .map(|p| check_pending(ctx, p))
-            .collect()
-    });
-    findings.extend(rest.into_iter().flatten());
+    // Files no rule parses are only looked at to know whether they are there.
+    let (jobs, others): (Vec<&Job>, Vec<&Job>) =
+        jobs.iter().partition(|j| Language::may_be(&j.path));
+    let gone = |job: &Job| matches!(&job.source, Source::Disk { file, .. } if !file.is_file());
+    let missing = if others.len() <= FEW {
+        others.iter().filter(|j| gone(j)).count()
+    } else {
+        pool()?.install(|| others.par_iter().filter(|j| gone(j)).count())
+    };
+    ctx.counters.missing.fetch_add(missing, Ordering::Relaxed);
+    let findings = if jobs.len() <= FEW {
+        check_few(repo, ctx, &jobs)?
+    } else {
+        let pool = pool()?;
+        let repos = ThreadRepos::new(repo, pool.current_num_threads())?;
+        let found: Vec<Vec<Finding>> = pool.install(|| {
+            jobs.par_iter()
+                .map(|job| match lookup(ctx, job) {
+                    Ok(found) => found,
+                    Err(pending) => repos.with(|git| read_and_check(git, ctx, pending)),
+                })
+                .collect()
+        });
+        found.into_iter().flatten().collect()
+    };
     Ok(findings)
+}
+
+/// A handful of files: looked up and read on this thread, checked on one thread whose stack
+/// fits the deepest walk.
+fn check_few(repo: &Repo, ctx: &Ctx<'_>, jobs: &[&Job]) -> Result<Vec<Finding>, EngineError> {
+    let mut findings = Vec::new();
+    let mut ready = Vec::new();
+    for job in jobs {
+        match lookup(ctx, job) {
+            Ok(found) => findings.extend(found),
+            Err(mut pending) => match (&job.source, &pending.content) {
+                (Source::Blob(id), None) => match read_blob(repo.git2(), ctx, job, *id) {
+                    Ok(content) => {
+                        pending.content = Some(content.content().to_vec());
+                        ready.push(pending);
+                    }
+                    Err(found) => findings.extend(found),
+                },
+                _ => ready.push(pending),
+            },
+        }
+    }
+    if ready.is_empty() {
+        return Ok(findings);
+    }
+    let checked = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("gatehouse-check".into())
+            .stack_size(CHECK_STACK_SIZE)
+            .spawn_scoped(scope, || {
+                let all = ready.into_iter().map(|p| check_pending(ctx, p));
+                all.flatten().collect::<Vec<_>>()
+            })
+            .map(|thread| thread.join())
+    });
+    match checked {
+        Ok(Ok(checked)) => findings.extend(checked),
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => return Err(EngineError::Threads(e.to_string())),
+    }
+    Ok(findings)
+}
+
+/// Sorts findings by path, line, column and rule, on the checking threads when they are many.
+pub(super) fn sort(findings: &mut [Finding]) -> Result<(), EngineError> {
+    let order = |a: &Finding, b: &Finding| {
+        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+    };
+    if findings.len() < 4096 {
+        findings.sort_by(order);
+    } else {
+        pool()?.install(|| findings.par_sort_by(order));
+    }
+    Ok(())
+}
+
+/// One git handle per pool thread (a handle cannot be shared across threads).
+struct ThreadRepos {
+    slots: Vec<Mutex<git2::Repository>>,
+}
+
+impl ThreadRepos {
+    fn new(repo: &Repo, threads: usize) -> Result<ThreadRepos, EngineError> {
+        let slots = (0..threads.max(1))
+            .map(|_| repo.reopen().map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(ThreadRepos { slots })
+    }
+
+    /// Runs `f` with this thread's handle.
+    fn with<T>(&self, f: impl FnOnce(&git2::Repository) -> T) -> T {
+        let slot = rayon::current_thread_index()
+            .and_then(|i| self.slots.get(i))
+            .or_else(|| self.slots.first());
+        match slot {
+            Some(slot) => f(&slot.lock().unwrap_or_else(PoisonError::into_inner)),
+            None => unreachable!("ThreadRepos::new opens at least one handle"),
+        }
+    }
+}
+
+/// Reads a pending file (a blob, without copying it, or a working-tree file) and checks it.
+fn read_and_check(git: &git2::Repository, ctx: &Ctx<'_>, p: Pending<'_>) -> Vec<Finding> {
+    match (&p.job.source, &p.content) {
+        (Source::Blob(id), None) => {
+            let blob = match read_blob(git, ctx, p.job, *id) {
+                Ok(blob) => blob,
+                Err(found) => return found,
+            };
+            check_bytes(ctx, p.job, p.id, blob.content())
+        }
+        _ => check_pending(ctx, p),
+    }
+}
+
+/// A blob within the size limit, or the findings of one over it (or none if it cannot be read).
+fn read_blob<'g>(
+    git: &'g git2::Repository,
+    ctx: &Ctx<'_>,
+    job: &Job,
+    id: git2::Oid,
+) -> Result<git2::Blob<'g>, Vec<Finding>> {
+    let size = git
+        .odb()
+        .and_then(|odb| odb.read_header(id))
+        .map_or(0, |(size, _)| size as u64);
+    if size > ctx.max_size {
+        let sniff = Language::detect(&job.path, b"").is_none() && size <= SNIFF_CAP;
+        let blob = sniff.then(|| git.find_blob(id).ok()).flatten();
+        return Err(ctx.oversize(job, size, blob.as_ref().map(git2::Blob::content)));
+    }
+    git.find_blob(id).map_err(|_| Vec::new())
 }
 
 fn lookup<'j>(ctx: &Ctx<'_>, job: &'j Job) -> Result<Vec<Finding>, Pending<'j>> {
     let (id, content) = match &job.source {
         Source::Blob(id) => (*id, None),
         Source::Disk { file, index } => {
-            let Ok(meta) = std::fs::metadata(file) else {
+            let meta = std::fs::metadata(file)
+                .ok()
+                .filter(std::fs::Metadata::is_file);
+            let Some(meta) = meta else {
+                ctx.counters.missing.fetch_add(1, Ordering::Relaxed);
                 return Ok(Vec::new());
             };
-            if !meta.is_file() {
-                return Ok(Vec::new());
-            }
             if meta.len() > ctx.max_size {
                 let head = read_head(file);
                 return Ok(ctx.oversize(job, meta.len(), head.as_deref()));
@@ -194,15 +301,20 @@ fn check_pending(ctx: &Ctx<'_>, p: Pending<'_>) -> Vec<Finding> {
         },
         (None, Source::Blob(_)) => return Vec::new(),
     };
+    check_bytes(ctx, job, p.id, &content)
+}
+
+/// Checks the content of a file and keeps the result for the cache.
+fn check_bytes(ctx: &Ctx<'_>, job: &Job, id: git2::Oid, content: &[u8]) -> Vec<Finding> {
     if content.len() as u64 > ctx.max_size {
-        return ctx.oversize(job, content.len() as u64, Some(&content));
+        return ctx.oversize(job, content.len() as u64, Some(content));
     }
-    if is_binary(&content) {
+    if is_binary(content) {
         ctx.counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
-        return binary_source(ctx, job, &content);
+        return binary_source(ctx, job, content);
     }
-    let entry = check_content(ctx, &job.path, &content);
-    ctx.cache.put(&job.path, p.id, &entry);
+    let entry = check_content(ctx, &job.path, content);
+    ctx.cache.put(&job.path, id, &entry);
     to_findings(ctx, job, entry)
 }
 
@@ -245,7 +357,7 @@ fn check_content(ctx: &Ctx<'_>, path: &str, content: &[u8]) -> cache::Entry {
     };
     ctx.counters.parsed.fetch_add(1, Ordering::Relaxed);
     // One iterative walk: where the parse failed, and whether the tree is too deep to walk.
-    let shape = lang::inspect(&tree, language);
+    let shape = lang::inspect_source(&tree, language, &source);
     let tracker = ctx.revision.map(Tracker::new);
     let project: &dyn ProjectFiles = match &tracker {
         Some(tracker) => tracker,

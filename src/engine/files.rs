@@ -47,6 +47,8 @@ pub struct Selection {
     pub changes: Vec<Change>,
     /// The revision the files are read from, as a whole.
     pub revision: RevisionKind,
+    /// The tree the changes are measured from (`None`: the empty tree).
+    pub base: Option<Oid>,
 }
 
 /// Which revision a selection reads.
@@ -57,8 +59,15 @@ pub enum RevisionKind {
     Worktree,
 }
 
-/// Lists the jobs and changes of `target` under `scope`.
-pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selection> {
+/// Lists the jobs and changes of `target` under `scope`. `changes_needed`: whether the caller
+/// looks at the changes beyond the jobs (path rules); checking the whole working tree otherwise
+/// skips comparing it with HEAD.
+pub fn select(
+    repo: &Repo,
+    target: &Target,
+    scope: Scope,
+    changes_needed: bool,
+) -> git::Result<Selection> {
     let lines = scope == Scope::ChangedLines;
     match target {
         Target::Range { spec } => {
@@ -70,6 +79,7 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
                     tip: range.tip,
                 },
                 scope,
+                changes_needed,
             )
         }
         Target::Commits { base, tip } => {
@@ -89,6 +99,7 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
                 jobs,
                 changes,
                 revision: RevisionKind::Tree(tip),
+                base,
             })
         }
         Target::Staged => {
@@ -112,13 +123,19 @@ pub fn select(repo: &Repo, target: &Target, scope: Scope) -> git::Result<Selecti
                 jobs,
                 changes,
                 revision: RevisionKind::Index,
+                base: head,
             })
         }
-        Target::Worktree { paths } => select_worktree(repo, paths, scope),
+        Target::Worktree { paths } => select_worktree(repo, paths, scope, changes_needed),
     }
 }
 
-fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<Selection> {
+fn select_worktree(
+    repo: &Repo,
+    paths: &[PathBuf],
+    scope: Scope,
+    changes_needed: bool,
+) -> git::Result<Selection> {
     let workdir = repo.workdir().ok_or_else(|| {
         git::GitError::Unsupported(
             "a bare repository has no working tree: use `gatehouse check --range A..B`".into(),
@@ -142,7 +159,11 @@ fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<
         }
     }
     let (jobs, changes) = if scope == Scope::All {
-        let mut changes = repo.diff_head_to_workdir(head, false)?;
+        let mut changes = if changes_needed {
+            repo.diff_head_to_workdir(head, false)?
+        } else {
+            Vec::new()
+        };
         changes.retain(|c| filter.matches(&c.path));
         let mut jobs: Vec<Job> = index
             .iter()
@@ -176,14 +197,11 @@ fn select_worktree(repo: &Repo, paths: &[PathBuf], scope: Scope) -> git::Result<
         });
         (jobs, changes)
     };
-    let jobs = jobs
-        .into_iter()
-        .filter(|j| !matches!(&j.source, Source::Disk { file, .. } if !file.is_file()))
-        .collect();
     Ok(Selection {
         jobs,
         changes,
         revision: RevisionKind::Worktree,
+        base: head,
     })
 }
 

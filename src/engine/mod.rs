@@ -4,6 +4,7 @@
 
 mod cache;
 mod checking;
+mod dependencies;
 mod files;
 mod project;
 mod suppress;
@@ -18,7 +19,7 @@ use files::RevisionKind;
 pub use files::{Job, Source, Target};
 use project::Revision;
 
-use crate::checks::{self, FileRule, Finding, sensitive_path};
+use crate::checks::{self, FileRule, Finding, missing_import, sensitive_path};
 use crate::config::{ConfigError, Level, Scope, Settings};
 use crate::git::{self, Repo};
 use crate::lang::Language;
@@ -45,11 +46,23 @@ pub struct Stats {
 }
 
 /// The findings of one check run, sorted by path, line and column.
-#[derive(Debug)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub stats: Stats,
     pub elapsed_ms: u128,
+    /// The run's results being written to the cache while the report is used; dropping the
+    /// report waits for the write.
+    _flush: cache::Flush,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("findings", &self.findings)
+            .field("stats", &self.stats)
+            .field("elapsed_ms", &self.elapsed_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Errors of the engine.
@@ -83,7 +96,9 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
     }
     let selected = |id: &str| request.rules.is_empty() || request.rules.iter().any(|r| r == id);
     let rules = configure(settings, &selected)?;
-    let selection = files::select(repo, &request.target, request.scope)?;
+    let changes_needed =
+        selected(sensitive_path::ID) || rules.iter().any(|r| r.id == missing_import::ID);
+    let selection = files::select(repo, &request.target, request.scope, changes_needed)?;
     let fingerprint = fingerprint(&rules);
     let cache = if request.use_cache && !rules.is_empty() {
         Cache::new(Some(&repo.state_dir()), &fingerprint)
@@ -99,6 +114,15 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
     } else {
         None
     };
+    // A tree's file list, which results may depend on, is listed once per tree, not per run.
+    let known_listing = revision
+        .as_ref()
+        .and_then(Revision::tree_id)
+        .filter(|_| !selection.jobs.is_empty())
+        .and_then(|tree| Some((tree, cache.listing(tree)?)));
+    if let (Some(revision), Some((_, digest))) = (&revision, &known_listing) {
+        revision.know_listing(digest.clone());
+    }
     let counters = Counters::default();
     let ctx = Ctx {
         rules: &rules,
@@ -108,19 +132,36 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
         revision: revision.as_ref(),
     };
     let mut findings = checking::run_file_checks(repo, &ctx, &selection.jobs)?;
+    let new_deps_rule = rules.iter().find(|r| r.id == missing_import::ID);
+    if let (Some(revision), Some(rule)) = (&revision, new_deps_rule) {
+        let base = selection.base;
+        findings.extend(dependencies::findings(
+            repo,
+            base,
+            &selection.changes,
+            revision,
+            rule,
+        ));
+    }
+    if let Some(revision) = &revision
+        && let (Some(tree), None) = (revision.tree_id(), &known_listing)
+        && let Some(digest) = revision.listing_if_computed()
+    {
+        cache.put_listing(tree, digest);
+    }
+    let flush = cache.flush_in_background();
     if selected(sensitive_path::ID) {
         findings.extend(sensitive_findings(settings, &selection.changes));
     }
     findings.retain(|f| {
         f.level != Level::Off && request.level_at_least.is_none_or(|min| f.level >= min)
     });
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
-    });
+    checking::sort(&mut findings)?;
     let stats = Stats {
         files_checked: selection.jobs.len()
             - counters.skipped_binary.load(Ordering::Relaxed)
-            - counters.skipped_large.load(Ordering::Relaxed),
+            - counters.skipped_large.load(Ordering::Relaxed)
+            - counters.missing.load(Ordering::Relaxed),
         parsed: counters.parsed.load(Ordering::Relaxed),
         cached: counters.cached.load(Ordering::Relaxed),
         skipped_binary: counters.skipped_binary.load(Ordering::Relaxed),
@@ -130,6 +171,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
         findings,
         stats,
         elapsed_ms: started.elapsed().as_millis(),
+        _flush: flush,
     })
 }
 
@@ -180,6 +222,8 @@ struct Counters {
     cached: AtomicUsize,
     skipped_binary: AtomicUsize,
     skipped_large: AtomicUsize,
+    /// Listed files that are not on disk (deleted in the working tree).
+    missing: AtomicUsize,
 }
 
 /// Whether a file's stat data still matches its index entry, as git decides "unchanged".

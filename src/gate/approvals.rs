@@ -1,6 +1,7 @@
 //! Approvals: notes under `refs/notes/gatehouse` on the approved commit, saying who approved
-//! which review-level findings (rule, code, path) and when; and whose word the approver's
-//! identity is: on a client the note's own, on a server only the authenticated pusher's.
+//! which review-level findings (rule, code, path), of which commits (by id and patch-id), and
+//! when; and whose word the approver's identity is: on a client the note's own, on a server only
+//! the authenticated pusher's. Which approvals cover a finding of a push is `approved`'s part.
 
 use std::collections::HashMap;
 
@@ -25,6 +26,23 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub covers: Vec<Covered>,
+    /// The commits whose changes it approves. Empty in notes written before approvals named
+    /// commits: such an approval counts only for the commit it is on, as a pushed tip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<ApprovedCommit>,
+    /// It also approves everything a push of the commit it is on brings (`gatehouse approve`
+    /// REV); `review accept`'s approval is of the agent's commits only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_push: bool,
+}
+
+/// A commit an approval covers: its id, and its patch-id (`git patch-id --stable`), by which a
+/// rebased copy with the very same patch is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ApprovedCommit {
+    pub commit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_id: Option<String>,
 }
 
 /// A finding an approval covers.
@@ -195,7 +213,8 @@ pub fn parse(text: &str, commit: git2::Oid) -> Vec<Approval> {
     }
 }
 
-/// Adds an approval by `who` covering `findings` to the note on `commit`.
+/// Adds an approval by `who` covering `findings` to the note on `commit`, for that commit as a
+/// pushed tip (a deletion's approval; see [`record_commits`] for approving changes).
 pub fn record(
     repo: &Repo,
     commit: git2::Oid,
@@ -203,17 +222,39 @@ pub fn record(
     message: Option<String>,
     findings: &[Finding],
 ) -> git::Result<Approval> {
-    let mut approvals = load(repo, NotesAt::Ref(crate::config::NOTES_REF), commit)?;
+    record_commits(repo, commit, who, message, findings, Vec::new(), true)
+}
+
+/// Adds an approval by `who` to the note on `on`: `findings` as far as `commits` brought them,
+/// and, with `whole_push`, as far as a push of `on` brings them.
+pub fn record_commits(
+    repo: &Repo,
+    on: git2::Oid,
+    who: &Identity,
+    message: Option<String>,
+    findings: &[Finding],
+    commits: Vec<ApprovedCommit>,
+    whole_push: bool,
+) -> git::Result<Approval> {
+    let mut approvals = load(repo, NotesAt::Ref(crate::config::NOTES_REF), on)?;
+    let mut covers: Vec<Covered> = Vec::new();
+    for covered in findings.iter().map(Covered::of) {
+        if !covers.contains(&covered) {
+            covers.push(covered);
+        }
+    }
     let approval = Approval {
         approver: who.name.clone(),
         email: who.email.clone(),
         time: crate::store::now(),
         message,
-        covers: findings.iter().map(Covered::of).collect(),
+        covers,
+        commits,
+        whole_push,
     };
     approvals.push(approval.clone());
     let text = serde_json::to_string_pretty(&Note { approvals }).unwrap_or_default();
-    repo.write_note(crate::config::NOTES_REF, commit, &text, who)?;
+    repo.write_note(crate::config::NOTES_REF, on, &text, who)?;
     Ok(approval)
 }
 
@@ -263,6 +304,8 @@ mod vouch_tests {
                 code: "pay".into(),
                 path: "pay/charge.txt".into(),
             }],
+            commits: Vec::new(),
+            whole_push: false,
         }
     }
 

@@ -7,12 +7,15 @@ use std::path::Path;
 
 use git2::Oid;
 
+use super::Verdict;
+use super::approvals::Trust;
+use super::approved::Cover;
+use super::notes_sync;
 use super::push::{self, Gated, RefUpdate};
 use super::refs::{self, Kind};
-use super::{Verdict, approvals};
 use crate::ExitStatus;
 use crate::checks::Finding;
-use crate::config::{Level, NOTES_REF, PreCommit, Scope, Settings};
+use crate::config::{NOTES_REF, PreCommit, Scope, Settings};
 use crate::engine::{self, Request, Target};
 use crate::git::{Known, NotesAt, Repo};
 use crate::output::Human;
@@ -33,6 +36,8 @@ pub fn pre_push(repo: &Repo, settings: &Settings, remote: &str, lines: &[String]
     } else {
         Known::AllRemotes
     };
+    // Teammates' approvals, as last fetched, count too (and the notes push stays a fast-forward).
+    let _ = notes_sync::merge_fetched(repo, &repo_identity(repo));
     let mut results = Vec::new();
     for line in lines {
         let Some(update) = RefUpdate::parse_pre_push(line) else {
@@ -47,7 +52,33 @@ pub fn pre_push(repo: &Repo, settings: &Settings, remote: &str, lines: &[String]
             }
         });
     }
-    report_refs(repo, &format!("push to {remote}"), &results)
+    let status = report_refs(repo, &format!("push to {remote}"), &results);
+    let approved = results.iter().any(|g| !g.approved.is_empty());
+    let pushing_notes = results.iter().any(|g| g.update.remote_ref == NOTES_REF);
+    if status == ExitStatus::Success
+        && approved
+        && notes_sync::remote_has_approvals(repo, remote, pushing_notes) == Some(false)
+    {
+        eprintln!(
+            "gatehouse: the approvals this push relies on may not be on {remote} yet; share them with `git push {remote} {NOTES_REF}`"
+        );
+    }
+    status
+}
+
+/// Who merges fetched approvals: the repository's git identity, else gatehouse.
+fn repo_identity(repo: &Repo) -> crate::git::Identity {
+    let signature = repo.git2().signature().ok();
+    let name = signature
+        .as_ref()
+        .and_then(|s| s.name().ok().map(str::to_string));
+    let email = signature
+        .as_ref()
+        .and_then(|s| s.email().ok().map(str::to_string));
+    crate::git::Identity {
+        name: name.unwrap_or_else(|| "gatehouse".into()),
+        email: email.unwrap_or_else(|| "gatehouse@localhost".into()),
+    }
 }
 
 /// Prints what the gate found for each ref update; the exit status of the worst.
@@ -116,7 +147,7 @@ pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitSta
         };
         eprintln!(
             "gatehouse: {name}: {}",
-            verdict_line(verdict, &gated.findings, &approve)
+            verdict_line(verdict, &gated.findings, &approve, "push again")
         );
         worst = worst.max(verdict);
     }
@@ -132,8 +163,9 @@ fn short(id: Oid) -> String {
     }
 }
 
-/// The last line for one ref or merge; `approve` is what `gatehouse approve` needs to approve it.
-fn verdict_line(verdict: Verdict, findings: &[Finding], approve: &str) -> String {
+/// The last line for one ref or merge; `approve` is what `gatehouse approve` needs to approve it,
+/// `again` what to do then (`push again`, `merge again`).
+fn verdict_line(verdict: Verdict, findings: &[Finding], approve: &str, again: &str) -> String {
     match verdict {
         Verdict::Pass => "passed".into(),
         Verdict::Warn => format!("passed with {} warning(s)", findings.len()),
@@ -141,7 +173,7 @@ fn verdict_line(verdict: Verdict, findings: &[Finding], approve: &str) -> String
         Verdict::Review => {
             let owners: Vec<&String> = findings.iter().flat_map(|f| &f.owners).collect();
             let who = if owners.is_empty() { String::new() } else { format!(" (by one of: {})", join(&owners)) };
-            format!("HELD FOR REVIEW: after a human has reviewed it, run `gatehouse approve {approve}`{who} and push again")
+            format!("HELD FOR REVIEW: after a human has reviewed it, run `gatehouse approve {approve}`{who} and {again}")
         }
     }
 }
@@ -219,19 +251,18 @@ fn staged_gate(
     let report = engine::run(repo, settings, &request)?;
     let mut findings = report.findings;
     let head = repo.git2().head().ok().and_then(|h| h.target());
+    let mut merged_commits = Vec::new();
     for merged in merge_heads {
         let known: Vec<Oid> = head.into_iter().collect();
         for commit in new_commits_since(repo, *merged, &known)? {
-            findings.extend(push::agent_commit_finding(repo, settings, commit)?);
+            if !merged_commits.contains(&commit) {
+                findings.extend(push::agent_commit_finding(repo, settings, commit)?);
+                merged_commits.push(commit);
+            }
         }
     }
-    let mut approvals = Vec::new();
-    for merged in merge_heads {
-        approvals.extend(approvals::load(repo, NotesAt::Ref(NOTES_REF), *merged)?);
-    }
-    let (approved, findings): (Vec<Finding>, Vec<Finding>) = findings
-        .into_iter()
-        .partition(|f| f.level == Level::Review && approvals.iter().any(|a| a.covers(f)));
+    let (approved, findings) =
+        split_approved(repo, findings, merge_heads.to_vec(), merged_commits)?;
     let mut sources = engine::Sources {
         repo,
         target: &Target::Staged,
@@ -252,11 +283,43 @@ fn staged_gate(
     }
     let verdict = Verdict::of(&findings);
     let tip = merge_heads.first().copied().unwrap_or(Oid::ZERO_SHA1);
+    let again = if merge_heads.is_empty() {
+        "commit again"
+    } else {
+        "merge again (or finish it with `git commit`)"
+    };
     eprintln!(
         "gatehouse: {what}: {}",
-        verdict_line(verdict, &findings, &short(tip))
+        verdict_line(verdict, &findings, &short(tip), again)
     );
     Ok(verdict.exit_status())
+}
+
+/// Splits `findings` into those approvals cover and those that count: approvals of the commits
+/// that brought them, or older ones on `tips` as a whole.
+fn split_approved(
+    repo: &Repo,
+    findings: Vec<Finding>,
+    tips: Vec<Oid>,
+    commits: Vec<Oid>,
+) -> anyhow::Result<(Vec<Finding>, Vec<Finding>)> {
+    let mut cover = Cover::new(
+        repo,
+        NotesAt::Ref(NOTES_REF),
+        Trust::Recorded,
+        tips,
+        commits,
+    );
+    let mut approved = Vec::new();
+    let mut counting = Vec::new();
+    for finding in findings {
+        if cover.decide(&finding)?.covered {
+            approved.push(finding);
+        } else {
+            counting.push(finding);
+        }
+    }
+    Ok((approved, counting))
 }
 
 fn new_commits_since(repo: &Repo, tip: Oid, known: &[Oid]) -> anyhow::Result<Vec<Oid>> {
@@ -279,8 +342,9 @@ fn read_merge_heads(git_dir: &Path) -> Vec<Oid> {
         .unwrap_or_default()
 }
 
-/// post-merge: a fast-forward merge has no pre-merge hook, so report what it brought. It cannot
-/// block; the pre-push gate catches the findings.
+/// post-merge: a fast-forward merge has no pre-merge hook, so report what it brought that no
+/// approval covers. It cannot block; the pre-push gate catches the findings. A merge that made a
+/// merge commit was gated by pre-merge-commit already: nothing to say.
 pub fn post_merge(repo: &Repo, settings: &Settings) -> anyhow::Result<ExitStatus> {
     let orig = std::fs::read_to_string(repo.git_dir().join("ORIG_HEAD"))
         .ok()
@@ -289,7 +353,7 @@ pub fn post_merge(repo: &Repo, settings: &Settings) -> anyhow::Result<ExitStatus
     let (Some(orig), Some(head)) = (orig, head) else {
         return Ok(ExitStatus::Success);
     };
-    if orig == head {
+    if orig == head || made_merge_commit(repo, orig, head) {
         return Ok(ExitStatus::Success);
     }
     let target = Target::Commits {
@@ -304,18 +368,27 @@ pub fn post_merge(repo: &Repo, settings: &Settings) -> anyhow::Result<ExitStatus
         use_cache: true,
     };
     let report = engine::run(repo, settings, &request)?;
-    if !report.findings.is_empty() {
+    let commits = new_commits_since(repo, head, &[orig])?;
+    let (_, findings) = split_approved(repo, report.findings, vec![head], commits)?;
+    if !findings.is_empty() {
         let mut sources = engine::Sources {
             repo,
             target: &target,
         };
         eprintln!(
-            "gatehouse: this merge brought findings (a fast-forward cannot be refused; pushing it will be gated):"
+            "gatehouse: this fast-forward brought findings (git runs no hook that could refuse one; pushing it will be gated):"
         );
         eprint!(
             "{}",
-            Human::for_stderr().render_findings(&report.findings, &mut sources)
+            Human::for_stderr().render_findings(&findings, &mut sources)
         );
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether `head` is the merge commit a merge into `orig` just made (not a fast-forward).
+fn made_merge_commit(repo: &Repo, orig: Oid, head: Oid) -> bool {
+    repo.git2()
+        .find_commit(head)
+        .is_ok_and(|c| c.parent_count() > 1 && c.parent_id(0).ok() == Some(orig))
 }

@@ -2,9 +2,14 @@
 //! that let review findings through and the hook entry points.
 
 pub mod approvals;
+pub mod approved;
 pub mod hooks;
 pub mod ledger;
+pub mod manager_edit;
+pub mod managers;
+pub mod notes_sync;
 pub mod push;
+pub mod pushlog;
 pub mod receive;
 pub mod refs;
 

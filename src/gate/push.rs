@@ -5,7 +5,8 @@
 use git2::Oid;
 
 use super::Verdict;
-use super::approvals::{self, Judgement, Trust};
+use super::approvals::Trust;
+use super::approved::Cover;
 use crate::checks::Finding;
 use crate::config::{self, Level, Scope, Settings};
 use crate::engine::{self, Request, Target};
@@ -66,6 +67,8 @@ pub struct Gated {
     pub update: RefUpdate,
     /// How many commits the update brings.
     pub commits: usize,
+    /// The commits the update brings (approvals of their changes cover their findings).
+    pub brought: Vec<Oid>,
     /// Where their changes start (`None` with commits: a root, everything is new).
     pub base: Option<Oid>,
     pub files_checked: usize,
@@ -89,6 +92,7 @@ impl Gated {
         Gated {
             update,
             commits: 0,
+            brought: Vec::new(),
             base: None,
             files_checked: 0,
             findings: Vec::new(),
@@ -102,7 +106,8 @@ impl Gated {
 
     /// Keeps what an evaluation counted; returns its findings.
     pub(crate) fn take(&mut self, (commits, base, files, findings): Evaluation) -> Vec<Finding> {
-        self.commits = commits;
+        self.commits = commits.len();
+        self.brought = commits;
         self.base = base;
         self.files_checked = files;
         findings
@@ -118,7 +123,7 @@ impl Gated {
 }
 
 /// What a push of `tip` brings, before approvals: (commits, base, files checked, findings).
-pub type Evaluation = (usize, Option<Oid>, usize, Vec<Finding>);
+pub type Evaluation = (Vec<Oid>, Option<Oid>, usize, Vec<Finding>);
 
 /// The findings a push of `tip` brings, before approvals: the commits no `known` ref has, and
 /// the lines they introduce.
@@ -129,11 +134,11 @@ pub fn evaluate(
     known: &Known,
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
-        return Ok((0, None, 0, Vec::new()));
+        return Ok((Vec::new(), None, 0, Vec::new()));
     };
     let commits = repo.new_commits(tip, known)?;
     if commits.is_empty() {
-        return Ok((0, None, 0, Vec::new()));
+        return Ok((Vec::new(), None, 0, Vec::new()));
     }
     let base = repo.first_parent_base(tip, &commits)?;
     evaluate_from(repo, settings, tip, &commits, base)
@@ -163,7 +168,7 @@ pub fn evaluate_from(
             findings.extend(agent_commit_finding(repo, settings, *commit)?);
         }
     }
-    Ok((commits.len(), base, report.stats.files_checked, findings))
+    Ok((commits.to_vec(), base, report.stats.files_checked, findings))
 }
 
 fn gate_request(settings: &Settings, target: &Target) -> Request {
@@ -264,29 +269,20 @@ pub(crate) fn settle(
     } else {
         gated.update.local
     };
-    let approvals = match approvals::load(repo, notes, approved_on) {
-        Ok(approvals) => approvals,
-        Err(e) => {
-            gated.error = Some(format!("reading approvals: {e}"));
-            return gated;
-        }
-    };
+    let brought = gated.brought.clone();
+    let mut cover = Cover::new(repo, notes, trust, vec![approved_on], brought);
     for finding in findings {
-        let mut why_not = Vec::new();
-        let mut covered = false;
-        if finding.level == Level::Review {
-            for approval in &approvals {
-                match approvals::judge(approval, approved_on, &finding, trust) {
-                    Judgement::Counts => covered = true,
-                    Judgement::DoesNotCount(why) => why_not.push(why),
-                    Judgement::NotAbout => {}
-                }
+        let decision = match cover.decide(&finding) {
+            Ok(decision) => decision,
+            Err(e) => {
+                gated.error = Some(format!("reading approvals: {e}"));
+                return gated;
             }
-        }
-        if covered {
+        };
+        if decision.covered {
             gated.approved.push(finding);
         } else {
-            for why in why_not {
+            for why in decision.why_not {
                 if !gated.remarks.contains(&why) {
                     gated.remarks.push(why);
                 }

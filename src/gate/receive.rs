@@ -162,11 +162,11 @@ fn evaluate(
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
         // A ref to a tree or a blob: nothing a branch can take in.
-        return Ok((0, None, 0, Vec::new()));
+        return Ok((Vec::new(), None, 0, Vec::new()));
     };
     let (commits, base) = checked.history(tip)?;
     if base == Some(tip) {
-        return Ok((0, None, 0, Vec::new()));
+        return Ok((Vec::new(), None, 0, Vec::new()));
     }
     push::evaluate_from(repo, settings, tip, &commits, base)
 }

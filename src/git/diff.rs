@@ -1,6 +1,8 @@
 //! Diffs between trees, the index and the working tree: which paths changed how, and which
 //! lines of the new side each change added or modified.
 
+use std::collections::HashMap;
+
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid};
 
 use super::{Repo, Result, ctx};
@@ -74,10 +76,28 @@ impl Repo {
             .transpose()
             .map_err(ctx("reading a tree"))?;
         let new = repo.find_tree(new).map_err(ctx("reading a tree"))?;
+        let mut opts = options();
+        if let Some(old) = &old {
+            // libgit2 walks both trees whole; git skips the subtrees they share. Find the paths
+            // that differ the way git does, and let libgit2 look at those only (renames between
+            // them are still found), so a one-file commit costs the directories on its path.
+            let changed = changed_paths(repo, old.id(), new.id())?;
+            if changed.is_empty() {
+                return Ok(Vec::new());
+            }
+            for path in changed {
+                opts.pathspec(path);
+            }
+            opts.disable_pathspec_match(true);
+        }
         let diff = repo
-            .diff_tree_to_tree(old.as_ref(), Some(&new), Some(&mut options()))
+            .diff_tree_to_tree(old.as_ref(), Some(&new), Some(&mut opts))
             .map_err(ctx("diffing two trees"))?;
-        collect(diff, lines)
+        if lines {
+            collect_from_blobs(repo, diff)
+        } else {
+            collect(diff, false)
+        }
     }
 
     /// Changes from HEAD's tree to the index.
@@ -107,6 +127,50 @@ impl Repo {
         collect(diff, lines)
     }
 }
+
+/// The paths (files, or directories whose every file changed) where two trees differ, reading
+/// only the subtrees that differ. Iterative: a hostile tree may nest deep.
+fn changed_paths(repo: &git2::Repository, old: Oid, new: Oid) -> Result<Vec<Vec<u8>>> {
+    let mut changed = Vec::new();
+    let mut pending = vec![(Vec::new(), old, new)];
+    while let Some((prefix, old, new)) = pending.pop() {
+        if old == new {
+            continue;
+        }
+        let read = |id| {
+            repo.find_tree(id)
+                .map_err(ctx(format!("reading tree {id}")))
+        };
+        let (old, new) = (read(old)?, read(new)?);
+        let mut before: HashMap<Vec<u8>, (Oid, i32)> = old
+            .iter()
+            .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
+            .collect();
+        let join = |name: &[u8]| {
+            let mut path = prefix.clone();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+            path
+        };
+        for entry in new.iter() {
+            let (id, mode) = (entry.id(), entry.filemode());
+            match before.remove(entry.name_bytes()) {
+                Some(was) if was == (id, mode) => {}
+                Some((was, TREE)) if mode == TREE => {
+                    pending.push((join(entry.name_bytes()), was, id));
+                }
+                _ => changed.push(join(entry.name_bytes())),
+            }
+        }
+        changed.extend(before.keys().map(|name| join(name)));
+    }
+    Ok(changed)
+}
+
+/// The file mode of a tree entry that is a directory.
+const TREE: i32 = 0o040000;
 
 fn options() -> DiffOptions {
     let mut opts = DiffOptions::new();
@@ -142,6 +206,56 @@ fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
         };
         diff.foreach(&mut |_, _| true, None, Some(&mut hunk_cb), None)
             .map_err(ctx("reading a diff"))?;
+    }
+    Ok(changes)
+}
+
+/// Like [`collect`] with lines, each change's added lines from a diff of its two blobs as
+/// buffers: that skips libgit2's diff-driver lookup, which reads the whole index to find
+/// `.gitattributes` (a tenth of a one-file push). The content decides what is binary (no
+/// lines), so a `-diff` attribute cannot hide a change's lines from the gate.
+fn collect_from_blobs(repo: &git2::Repository, diff: Diff<'_>) -> Result<Vec<Change>> {
+    let mut diff = diff;
+    let mut find = DiffFindOptions::new();
+    find.renames(true).copies(false);
+    diff.find_similar(Some(&mut find))
+        .map_err(ctx("detecting renames"))?;
+    let blob = |id: Oid| -> Result<Option<git2::Blob<'_>>> {
+        if id.is_zero() {
+            return Ok(None);
+        }
+        repo.find_blob(id)
+            .map(Some)
+            .map_err(ctx(format!("reading blob {id}")))
+    };
+    let mut changes: Vec<Change> = Vec::with_capacity(diff.deltas().len());
+    for delta in diff.deltas() {
+        let Some(mut change) = to_change(&delta) else {
+            continue;
+        };
+        let submodule = |f: git2::DiffFile<'_>| f.mode() == git2::FileMode::Commit;
+        // As libgit2: no lines for a deletion, nor for a file that became a link or back.
+        if !matches!(
+            change.status,
+            ChangeStatus::Deleted | ChangeStatus::TypeChange
+        ) && !submodule(delta.old_file())
+            && !submodule(delta.new_file())
+        {
+            let (old, new) = (blob(delta.old_file().id())?, blob(delta.new_file().id())?);
+            let patch = git2::Patch::from_buffers(
+                old.as_ref().map_or(&[][..], git2::Blob::content),
+                None,
+                new.as_ref().map_or(&[][..], git2::Blob::content),
+                None,
+                Some(&mut options()),
+            )
+            .map_err(ctx("reading a diff"))?;
+            for i in 0..patch.num_hunks() {
+                let (hunk, _) = patch.hunk(i).map_err(ctx("reading a diff"))?;
+                change.added.add(hunk.new_start(), hunk.new_lines());
+            }
+        }
+        changes.push(change);
     }
     Ok(changes)
 }
@@ -198,5 +312,118 @@ mod tests {
         assert!(!set.intersects(6, 19));
         assert!(set.intersects(6, 20));
         assert!(!set.intersects(23, 40));
+    }
+
+    /// Builds a tree of (path, content) files: `*.sh` executable, content `-> x` a symbolic
+    /// link to `x`.
+    fn tree(git: &git2::Repository, files: &[(&str, &str)]) -> git2::Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, content) in files {
+            let (mode, content) = match content.strip_prefix("-> ") {
+                Some(target) => (0o120000, target),
+                None if path.ends_with(".sh") => (0o100755, *content),
+                None => (0o100644, *content),
+            };
+            let mut entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: git.blob(content.as_bytes()).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            entry.flags = u16::try_from(path.len()).unwrap();
+            index.add(&entry).unwrap();
+        }
+        index.write_tree_to(git).unwrap()
+    }
+
+    #[test]
+    fn reading_only_the_subtrees_that_differ_finds_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init_bare(dir.path()).unwrap();
+        let repo = crate::git::Repo::open(dir.path()).unwrap();
+        let body = "def f():\n    return 1\n".repeat(20);
+        let base = tree(
+            &git,
+            &[
+                ("a/b/c/deep.py", "x = 1\ny = 2\n"),
+                ("a/b/same.py", "same\n"),
+                ("a/moved.py", &body),
+                ("gone/one.py", "1\n"),
+                ("gone/two.py", "2\n"),
+                ("file_then_dir", "f\n"),
+                ("run.sh", "echo\n"),
+                ("became_link", "target\n"),
+                ("binary.py", "x = 1\n\0\n"),
+                ("top.py", "t\n"),
+            ],
+        );
+        let tip = tree(
+            &git,
+            &[
+                ("a/b/c/deep.py", "x = 1\ny = 3\nz = 4\n"),
+                ("a/b/same.py", "same\n"),
+                ("elsewhere/moved.py", &(body.clone() + "# more\n")),
+                ("file_then_dir/inside.py", "i\n"),
+                ("new/dir/new.py", "n\n"),
+                ("run.sh", "echo\n"),
+                ("top.py", "t\n"),
+                ("became_link", "-> elsewhere/moved.py"),
+                ("binary.py", "x = 2\n\0\n"),
+            ],
+        );
+        let summary = |changes: Vec<super::Change>| {
+            let mut all: Vec<String> = changes
+                .iter()
+                .map(|c| format!("{:?} {} {:?} {:?}", c.status, c.path, c.old_path, c.added))
+                .collect();
+            all.sort();
+            all
+        };
+        let full = |lines| {
+            let (old, new) = (git.find_tree(base).unwrap(), git.find_tree(tip).unwrap());
+            let diff = git
+                .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut super::options()))
+                .unwrap();
+            summary(super::collect(diff, lines).unwrap())
+        };
+        for lines in [false, true] {
+            let fast = summary(repo.diff_trees(Some(base), tip, lines).unwrap());
+            assert_eq!(fast, full(lines));
+            assert!(
+                fast.iter()
+                    .any(|c| c.starts_with("Renamed elsewhere/moved.py")),
+                "{fast:?}"
+            );
+            assert_eq!(fast.len(), 9, "{fast:?}");
+        }
+        assert!(repo.diff_trees(Some(tip), tip, true).unwrap().is_empty());
+        let paths = super::changed_paths(&git, base, tip).unwrap();
+        let mut paths: Vec<String> = paths
+            .into_iter()
+            .map(|p| String::from_utf8(p).unwrap())
+            .collect();
+        paths.sort();
+        // Only the subtrees that differ are read: `a/b/same.py` is not listed.
+        assert_eq!(
+            paths,
+            [
+                "a/b/c/deep.py",
+                "a/moved.py",
+                "became_link",
+                "binary.py",
+                "elsewhere",
+                "file_then_dir",
+                "gone",
+                "new"
+            ]
+        );
     }
 }

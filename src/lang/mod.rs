@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde::Serialize;
 use tree_sitter::{Node, Parser, Tree};
 
-pub use shape::{CHECK_STACK_SIZE, Failure, MAX_DEPTH, Shape, inspect};
+pub use shape::{CHECK_STACK_SIZE, Failure, MAX_DEPTH, Shape, inspect, inspect_source};
 
 /// A language with a tree-sitter grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -81,7 +81,7 @@ pub struct ParsedFile<'a> {
 impl ParsedFile<'_> {
     /// The text of a node.
     pub fn text(&self, node: Node<'_>) -> &str {
-        node.utf8_text(self.source.as_bytes()).unwrap_or("")
+        self.source.get(node.byte_range()).unwrap_or("")
     }
 
     /// 1-based (line, column in characters) where `node` starts.

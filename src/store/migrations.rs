@@ -64,4 +64,10 @@ pub const ALL: &[&str] = &[
         kind TEXT PRIMARY KEY,
         time TEXT NOT NULL
     );",
+    // 3: review rounds (a follow-up run of a review names the run before it, with the
+    // reviewer's comment) and when a decision was made.
+    "ALTER TABLE runs ADD COLUMN parent TEXT;
+    ALTER TABLE runs ADD COLUMN feedback TEXT;
+    ALTER TABLE runs ADD COLUMN decided_at TEXT;
+    CREATE INDEX runs_parent ON runs (parent);",
 ];

@@ -4,6 +4,7 @@
 
 pub mod files;
 mod migrations;
+pub mod reviews;
 pub mod runs;
 
 use std::path::{Path, PathBuf};
@@ -235,6 +236,18 @@ impl Store {
                     detail: r.get(3)?,
                 })
             })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    /// Every event of a kind, oldest first, as (time, detail).
+    pub fn events(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT time, detail FROM events WHERE kind = ?1 ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![kind], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }

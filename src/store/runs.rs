@@ -25,6 +25,8 @@ pub enum RunState {
     OverBudget,
     Accepted,
     Rejected,
+    /// A reviewer asked for changes: a follow-up round runs on the same branch.
+    ChangesRequested,
 }
 
 const STATES: &[(RunState, &str)] = &[
@@ -40,6 +42,7 @@ const STATES: &[(RunState, &str)] = &[
     (RunState::OverBudget, "over_budget"),
     (RunState::Accepted, "accepted"),
     (RunState::Rejected, "rejected"),
+    (RunState::ChangesRequested, "changes_requested"),
 ];
 
 impl RunState {
@@ -128,11 +131,17 @@ pub struct Run {
     /// The trust digest of the task (file and agent) when it was queued.
     #[serde(skip)]
     pub task_hash: Option<String>,
+    /// The run of the same review before this one (a follow-up round), if any.
+    pub parent: Option<String>,
+    /// The reviewer's comment this round answers.
+    pub feedback: Option<String>,
+    pub decided_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, task, kind, agent, trigger, state, base, branch, queued_at, started_at, \
     finished_at, duration_ms, exit_code, input_tokens, cached_input_tokens, output_tokens, \
-    reasoning_tokens, cost_usd, error, summary, runner_pid, decided_by, decision, task_hash";
+    reasoning_tokens, cost_usd, error, summary, runner_pid, decided_by, decision, task_hash, parent, \
+    feedback, decided_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let state: String = r.get(5)?;
@@ -167,6 +176,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         decided_by: r.get(21)?,
         decision: r.get(22)?,
         task_hash: r.get(23)?,
+        parent: r.get(24)?,
+        feedback: r.get(25)?,
+        decided_at: r.get(26)?,
     })
 }
 
@@ -313,7 +325,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records a human's decision on a ready run (accepted or rejected).
+    /// Records a human's decision on a ready run (accepted, rejected, changes requested).
     pub fn decide(
         &self,
         id: &str,
@@ -324,8 +336,8 @@ impl Store {
         let changed = self
             .conn
             .execute(
-                "UPDATE runs SET state = ?2, decided_by = ?3, decision = ?4 WHERE id = ?1 AND state = 'ready'",
-                params![id, state.as_str(), who, reason],
+                "UPDATE runs SET state = ?2, decided_by = ?3, decision = ?4, decided_at = ?5 WHERE id = ?1 AND state = 'ready'",
+                params![id, state.as_str(), who, reason, now()],
             )
             .map_err(self.err())?;
         Ok(changed == 1)
@@ -457,7 +469,7 @@ impl Store {
 
 /// A new run id: time-ordered and unique (`20261201t033012-1a2b-3`): the time, this process's
 /// id and a counter of the ids it made.
-fn new_run_id() -> String {
+pub(super) fn new_run_id() -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let stamp: String = now()

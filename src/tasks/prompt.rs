@@ -1,5 +1,6 @@
 //! The prompt an agent gets on stdin: goal, context files, scope, constraints and the
-//! acceptance checks it will be held to.
+//! acceptance checks it will be held to; for a follow-up round of a review, also the reviewer's
+//! comment and the change so far.
 
 use std::fmt::Write as _;
 
@@ -47,6 +48,75 @@ pub fn assemble(task: &Task) -> String {
     p
 }
 
+/// How much of the change so far a follow-up prompt quotes.
+const MAX_DIFF: usize = 60_000;
+
+/// A follow-up round: which one, what the reviewer asked, and the review's diff so far.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    pub number: usize,
+    pub comment: String,
+    pub diff: String,
+}
+
+/// The prompt of a follow-up round of `task`: the task's prompt, then the reviewer's comment and
+/// the change so far (already in the worktree), to be revised rather than redone.
+pub fn follow_up(task: &Task, round: &Round) -> String {
+    let mut p = assemble(task);
+    let _ = writeln!(p, "\n## Review feedback (round {})\n", round.number);
+    p.push_str(
+        "Your previous change is already applied in this worktree. A reviewer read it and asks \
+         for changes:\n\n",
+    );
+    for line in round.comment.trim().lines() {
+        let _ = writeln!(p, "> {line}");
+    }
+    p.push_str(
+        "\nRevise the change to address this comment; keep what the comment does not question. \
+         Scope, constraints and acceptance above still apply.\n\n",
+    );
+    p.push_str("## The change so far\n\n```diff\n");
+    if round.diff.len() > MAX_DIFF {
+        let mut cut = MAX_DIFF;
+        while !round.diff.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        p.push_str(&round.diff[..cut]);
+        let _ = writeln!(
+            p,
+            "\n… ({} more bytes not shown; the files in the worktree are complete)",
+            round.diff.len() - cut
+        );
+    } else {
+        p.push_str(&round.diff);
+    }
+    if !p.ends_with('\n') {
+        p.push('\n');
+    }
+    p.push_str("```\n");
+    p
+}
+
+/// The patch from commit `base` to commit `tip`, as `git diff` prints it.
+pub fn diff_text(
+    repo: &git2::Repository,
+    base: git2::Oid,
+    tip: git2::Oid,
+) -> Result<String, git2::Error> {
+    let old = repo.find_commit(base)?.tree()?;
+    let new = repo.find_commit(tip)?.tree()?;
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut text = String::new();
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if matches!(line.origin(), '+' | '-' | ' ') {
+            text.push(line.origin());
+        }
+        text.push_str(&String::from_utf8_lossy(line.content()));
+        true
+    })?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +137,33 @@ mod tests {
         ] {
             assert!(prompt.contains(needle), "{needle} missing from:\n{prompt}");
         }
+    }
+
+    #[test]
+    fn a_follow_up_quotes_the_comment_and_the_change_so_far() {
+        let text = "kind = \"docs\"\ngoal = \"Improve the notes.\"\nscope = [\"docs/**\"]\nagent = \"x\"\n";
+        let task = super::super::spec::parse(".gatehouse/tasks/docs.toml", text).unwrap();
+        let round = Round {
+            number: 2,
+            comment: "Also mention the installer.\nAnd be brief.".into(),
+            diff: "--- a/docs/notes.txt\n+++ b/docs/notes.txt\n+edited\n".into(),
+        };
+        let prompt = follow_up(&task, &round);
+        for needle in [
+            "Improve the notes.",
+            "## Review feedback (round 2)",
+            "> Also mention the installer.\n> And be brief.",
+            "```diff\n--- a/docs/notes.txt",
+            "+edited\n```",
+        ] {
+            assert!(prompt.contains(needle), "{needle} missing from:\n{prompt}");
+        }
+        let long = Round {
+            diff: "+é".repeat(MAX_DIFF),
+            ..round
+        };
+        let prompt = follow_up(&task, &long);
+        assert!(prompt.contains("more bytes not shown"));
+        assert!(prompt.len() < MAX_DIFF + 5_000);
     }
 }

@@ -23,14 +23,27 @@ pub fn is_trusted(store: &Store, task: &Task, settings: &Settings) -> Result<boo
     Ok(store.trusted_hash(&task.name)?.as_deref() == Some(digest(task, settings).as_str()))
 }
 
+/// The commit a run of `task` triggered at `commit` starts from: the tip of the task's `base`
+/// branch when it names one (`None` when that branch does not exist), else `commit`.
+pub fn start_commit(repo: &Repo, task: &Task, commit: &str) -> Option<String> {
+    match &task.base {
+        Some(branch) => repo
+            .resolve_commit(&format!("refs/heads/{branch}"))
+            .ok()
+            .map(|c| c.to_string()),
+        None => Some(commit.to_string()),
+    }
+}
+
 /// Queues the trusted commit-triggered tasks that `changed` (paths a new commit on the current
-/// branch touched) matches, based on `commit`. Returns the new run ids.
+/// branch touched) matches, based on the commit `base_of` gives (that commit, or the tip of the
+/// task's `base` branch: see [`start_commit`]). Returns the new run ids.
 pub fn on_commit(
     store: &mut Store,
     tasks: &[Task],
     settings: &Settings,
-    commit: &str,
     changed: &[String],
+    base_of: &dyn Fn(&Task) -> Option<String>,
 ) -> Result<Vec<String>, StoreError> {
     let mut queued = Vec::new();
     for task in tasks {
@@ -40,13 +53,16 @@ pub fn on_commit(
         let matches = paths.is_empty()
             || PatternSet::new(paths).is_ok_and(|set| changed.iter().any(|p| set.is_match(p)));
         if matches && is_trusted(store, task, settings)? {
+            let Some(base) = base_of(task) else {
+                continue;
+            };
             let hash = digest(task, settings);
             queued.extend(store.enqueue(
                 &task.name,
                 &task.kind,
                 &task.agent,
                 "commit",
-                commit,
+                &base,
                 &hash,
             )?);
         }
@@ -54,12 +70,13 @@ pub fn on_commit(
     Ok(queued)
 }
 
-/// Queues the trusted `every` tasks whose interval has passed since their last run, on `head`.
+/// Queues the trusted `every` tasks whose interval has passed since their last run, on the
+/// commit `base_of` gives (HEAD, or the tip of the task's `base` branch).
 pub fn on_clock(
     store: &mut Store,
     tasks: &[Task],
     settings: &Settings,
-    head: &str,
+    base_of: &dyn Fn(&Task) -> Option<String>,
     now_secs: u64,
 ) -> Result<Vec<String>, StoreError> {
     let runs = store.runs(&[])?;
@@ -75,13 +92,16 @@ pub fn on_clock(
             .and_then(|r| secs(&r.queued_at));
         let due = last.is_none_or(|l| now_secs >= l + interval.as_secs());
         if due && is_trusted(store, task, settings)? {
+            let Some(base) = base_of(task) else {
+                continue;
+            };
             let hash = digest(task, settings);
             queued.extend(store.enqueue(
                 &task.name,
                 &task.kind,
                 &task.agent,
                 "every",
-                head,
+                &base,
                 &hash,
             )?);
         }
@@ -90,13 +110,14 @@ pub fn on_clock(
 }
 
 /// How long until the next trusted `every` task is due (for the scheduler's timer); `None`:
-/// none is. A task whose last run was on `head` waits for a new commit (one run per base), and
-/// the wait is at least a second, so a due task that cannot be queued never spins the loop.
+/// none is. A task whose last run was on the commit it would start from (`base_of`) waits for a
+/// new commit (one run per base), and the wait is at least a second, so a due task that cannot
+/// be queued never spins the loop.
 pub fn next_due(
     store: &Store,
     tasks: &[Task],
     settings: &Settings,
-    head: &str,
+    base_of: &dyn Fn(&Task) -> Option<String>,
     now_secs: u64,
 ) -> Option<Duration> {
     let runs = store.runs(&[]).ok()?;
@@ -108,7 +129,7 @@ pub fn next_due(
                 return None;
             };
             let last = runs.iter().rev().find(|r| r.task == task.name)?;
-            if last.base == head {
+            if Some(&last.base) == base_of(task).as_ref() {
                 return None;
             }
             let last = secs(&last.queued_at)?;
@@ -134,19 +155,78 @@ pub fn held(store: &Store, daily_budget_usd: Option<f64>) -> Result<Option<Strin
         .then(|| format!("today's runs cost ${spent:.2}, the daily budget is ${budget:.2}")))
 }
 
+/// Whether a run's trigger is automatic (a commit, the clock): those wait for quiet and run only
+/// what was trusted. Hand-started runs (`task run`, `--here`, a reviewer's request for changes)
+/// start at once.
+pub fn is_automatic(trigger: &str) -> bool {
+    !matches!(trigger, "manual" | "here" | "changes")
+}
+
 /// The next queued run that may start: fewer than `max_parallel` are working, its kind is not
-/// paused. Runs of a paused kind stay queued.
-pub fn next(store: &Store, max_parallel: usize) -> Result<Option<Run>, StoreError> {
+/// paused, and, unless the repository is `quiet`, it was started by hand. Runs of a paused kind
+/// stay queued.
+pub fn next(store: &Store, max_parallel: usize, quiet: bool) -> Result<Option<Run>, StoreError> {
     let runs = store.runs(&[])?;
     if runs.iter().filter(|r| r.state.is_active()).count() >= max_parallel.max(1) {
         return Ok(None);
     }
     for run in runs.into_iter().filter(|r| r.state == RunState::Queued) {
-        if store.paused(&run.kind)?.is_none() {
+        if (quiet || !is_automatic(&run.trigger)) && store.paused(&run.kind)?.is_none() {
             return Ok(Some(run));
         }
     }
     Ok(None)
+}
+
+/// Why queued run `id` has not started yet, in words (for whoever waits for it).
+pub fn waiting_for(
+    store: &Store,
+    id: &str,
+    max_parallel: usize,
+    daily_budget_usd: Option<f64>,
+) -> Result<String, StoreError> {
+    let runs = store.runs(&[])?;
+    let Some(run) = runs.iter().find(|r| r.id == id) else {
+        return Ok("the run is gone".into());
+    };
+    if let Some(reason) = store.paused(&run.kind)? {
+        return Ok(format!(
+            "task kind {} is paused ({reason}): `gatehouse task resume {}`",
+            run.kind, run.kind
+        ));
+    }
+    if let Some(reason) = held(store, daily_budget_usd)? {
+        return Ok(format!("the queue is held: {reason}"));
+    }
+    let active: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.state.is_active())
+        .map(|r| r.id.as_str())
+        .collect();
+    if active.len() >= max_parallel.max(1) {
+        return Ok(format!(
+            "{} already running ({}; [tasks] max_parallel = {max_parallel})",
+            if active.len() == 1 {
+                "a run is"
+            } else {
+                "runs are"
+            },
+            active.join(", ")
+        ));
+    }
+    let ahead: Vec<&str> = runs
+        .iter()
+        .take_while(|r| r.id != id)
+        .filter(|r| r.state == RunState::Queued && !is_automatic(&r.trigger))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !ahead.is_empty() {
+        return Ok(format!("queued behind {}", ahead.join(", ")));
+    }
+    if is_automatic(&run.trigger) {
+        return Ok("the repository to be quiet (automatic runs wait for it)".into());
+    }
+    Ok("the daemon to start it".into())
 }
 
 /// Whether process `pid` is alive (a zombie is not).
@@ -186,14 +266,19 @@ pub fn recover(store: &Store, repo: &Repo, at_start: bool) -> Result<Vec<String>
             error: Some("interrupted: the process running it ended".into()),
             ..Finish::default()
         };
-        store.finish(&run.id, RunState::Interrupted, &finish)?;
+        // A follow-up round works on its review's branch: that stays, and the round before
+        // it waits for a decision again.
         let _ = worktree::remove(
             repo.git2(),
             &worktree::root(repo),
             &run.task,
             &run.id,
-            false,
+            run.parent.is_some(),
         );
+        store.finish(&run.id, RunState::Interrupted, &finish)?;
+        if let Some(parent) = &run.parent {
+            store.reopen(parent)?;
+        }
         recovered.push(run.id);
     }
     if !at_start {
@@ -207,7 +292,9 @@ pub fn recover(store: &Store, repo: &Repo, at_start: bool) -> Result<Vec<String>
             let run = store.run(&id)?;
             if !run.as_ref().is_some_and(|r| r.state.is_active()) {
                 let task = run.as_ref().map(|r| r.task.clone()).unwrap_or_default();
-                let review = run.as_ref().is_some_and(|r| r.state == RunState::Ready);
+                let review = run
+                    .as_ref()
+                    .is_some_and(|r| r.state == RunState::Ready || r.parent.is_some());
                 let _ = worktree::remove(repo.git2(), &root, &task, &id, review);
             }
         }
@@ -241,9 +328,10 @@ mod tests {
             task("hand", ""),
         ];
         let api = ["api/x.py".to_string()];
+        let same = |_: &Task| Some("c1".to_string());
         let docs = ["docs/x.md".to_string()];
         assert!(
-            on_commit(&mut store, &tasks, &settings, "c1", &api)
+            on_commit(&mut store, &tasks, &settings, &api, &same)
                 .unwrap()
                 .is_empty(),
             "untrusted"
@@ -252,12 +340,12 @@ mod tests {
             store.trust(&t.name, &digest(t, &settings), "me").unwrap();
         }
         assert_eq!(
-            on_commit(&mut store, &tasks, &settings, "c1", &docs)
+            on_commit(&mut store, &tasks, &settings, &docs, &same)
                 .unwrap()
                 .len(),
             1
         );
-        let again = on_commit(&mut store, &tasks, &settings, "c1", &api).unwrap();
+        let again = on_commit(&mut store, &tasks, &settings, &api, &same).unwrap();
         assert_eq!(again.len(), 1, "`any` is already queued for c1");
         let edited = task(
             "api",
@@ -277,12 +365,40 @@ mod tests {
             !is_trusted(&store, &tasks[0], &with_agent).unwrap(),
             "a changed agent table is untrusted again"
         );
-        let first = next(&store, 1).unwrap().unwrap();
+        assert!(
+            next(&store, 1, false).unwrap().is_none(),
+            "automatic runs wait for quiet"
+        );
+        let first = next(&store, 1, true).unwrap().unwrap();
         assert_eq!(first.task, "any");
+        let hand = store
+            .enqueue("hand", "k", "x", "manual", "c1", "h")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            next(&store, 1, false).unwrap().map(|r| r.id),
+            Some(hand.clone()),
+            "a hand-started run does not wait for quiet"
+        );
+        assert!(
+            waiting_for(&store, &first.id, 1, None)
+                .unwrap()
+                .contains("quiet")
+        );
+        assert!(
+            waiting_for(&store, &hand, 1, None)
+                .unwrap()
+                .contains("daemon")
+        );
         store.pause_kind("k", "test").unwrap();
         assert!(
-            next(&store, 1).unwrap().is_none(),
+            next(&store, 1, true).unwrap().is_none(),
             "a paused kind stays queued"
+        );
+        assert!(
+            waiting_for(&store, &hand, 1, None)
+                .unwrap()
+                .contains("paused")
         );
     }
 
@@ -322,32 +438,33 @@ mod tests {
         let mut store = Store::open(dir.path()).unwrap();
         let settings = crate::config::defaults();
         let tasks = [task("daily", "trigger = { every = \"24h\" }")];
+        let at = |head: &'static str| move |_: &Task| Some(head.to_string());
         store
             .trust("daily", &digest(&tasks[0], &settings), "me")
             .unwrap();
         let now = secs(&crate::store::now()).unwrap();
         assert_eq!(
-            on_clock(&mut store, &tasks, &settings, "h1", now)
+            on_clock(&mut store, &tasks, &settings, &at("h1"), now)
                 .unwrap()
                 .len(),
             1
         );
         assert!(
-            on_clock(&mut store, &tasks, &settings, "h2", now + 60)
+            on_clock(&mut store, &tasks, &settings, &at("h2"), now + 60)
                 .unwrap()
                 .is_empty()
         );
-        let wait = next_due(&store, &tasks, &settings, "h2", now + 60).unwrap();
+        let wait = next_due(&store, &tasks, &settings, &at("h2"), now + 60).unwrap();
         assert!(wait <= Duration::from_secs(86_400 - 60), "{wait:?}");
         // Due, but HEAD has not moved since the last run: only a commit can make it run again.
         assert_eq!(
-            next_due(&store, &tasks, &settings, "h1", now + 90_000),
+            next_due(&store, &tasks, &settings, &at("h1"), now + 90_000),
             None
         );
-        let overdue = next_due(&store, &tasks, &settings, "h2", now + 90_000);
+        let overdue = next_due(&store, &tasks, &settings, &at("h2"), now + 90_000);
         assert_eq!(overdue, Some(Duration::from_secs(1)));
         assert_eq!(
-            on_clock(&mut store, &tasks, &settings, "h3", now + 86_401)
+            on_clock(&mut store, &tasks, &settings, &at("h3"), now + 86_401)
                 .unwrap()
                 .len(),
             1

@@ -38,6 +38,9 @@ pub struct Summary {
     pub log: String,
     /// The cost was computed from the agent table's `price`, not reported by the agent.
     pub cost_estimated: bool,
+    /// What prepared the worktree (files copied, setup commands), when the task has setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<super::setup::Prepared>,
 }
 
 /// Where everything a run needs lives.
@@ -52,6 +55,8 @@ pub struct Env<'a> {
 pub fn run_dir(state_dir: &Path, run_id: &str) -> PathBuf {
     state_dir.join("runs").join(run_id)
 }
+
+pub use super::commands::{acceptance_error, run_acceptance, run_confined};
 
 /// Git configuration given to everything that runs in a scratch worktree: no hooks, so an
 /// agent's or a test's `git commit` there never fires gatehouse's hooks against the user's
@@ -106,12 +111,13 @@ pub fn execute(
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     // The scratch goes before the end is recorded, so whoever sees the run ended sees it gone
     // (a crash in between leaves an active run, which recovery interrupts and cleans up).
+    // A follow-up round works on its review's branch, which stays whatever the round did.
     let _ = worktree::remove(
         env.repo.git2(),
         &worktree::root(env.repo),
         &run.task,
         &run.id,
-        state == RunState::Ready,
+        state == RunState::Ready || run.parent.is_some(),
     );
     // The end must be recorded, or the run would hold the queue as if still active.
     for attempt in 0..5 {
@@ -122,6 +128,12 @@ pub fn execute(
             }
             Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
         }
+    }
+    // A follow-up round without a result: the round before it waits for a decision again.
+    if state != RunState::Ready
+        && let Some(parent) = &run.parent
+    {
+        let _ = store.reopen(parent);
     }
     if state.is_failure() {
         trip_breaker(store, &run.kind);
@@ -167,12 +179,34 @@ fn stages(
     let state_dir = env.repo.state_dir();
     let base =
         Oid::from_str(&run.base).map_err(|e| format!("bad base commit {}: {e}", run.base))?;
-    let path = worktree::create(repo, &worktree::root(env.repo), &run.task, &run.id, base)
-        .map_err(|e| e.to_string())?;
-    let branch = worktree::branch_name(&run.task, &run.id);
-    env.store
-        .set_branch(&run.id, &branch)
-        .map_err(|e| e.to_string())?;
+    let root = worktree::root(env.repo);
+    let path = match (&run.parent, &run.branch) {
+        // A follow-up round continues on its review's branch, from where the last round left it.
+        (Some(_), Some(branch)) => worktree::create_on(repo, &root, branch, &run.id, base),
+        _ => worktree::create(repo, &root, &run.task, &run.id, base),
+    }
+    .map_err(|e| e.to_string())?;
+    if run.parent.is_none() {
+        let branch = worktree::branch_name(&run.task, &run.id);
+        env.store
+            .set_branch(&run.id, &branch)
+            .map_err(|e| e.to_string())?;
+    }
+    if !task.setup.is_empty() {
+        let tree = open_worktree(env, run)?;
+        let dir = run_dir(&state_dir, &run.id);
+        let checkout = env.repo.workdir();
+        let prepared = super::setup::prepare(task, checkout, &tree, &dir, env.home, cancel);
+        let failed = prepared.as_ref().err().map(|(_, why)| why.clone());
+        summary.setup = Some(prepared.unwrap_or_else(|(p, _)| p));
+        if cancel.is_cancelled() {
+            return Ok(RunState::Cancelled);
+        }
+        if let Some(why) = failed {
+            finish.error = Some(why);
+            return Ok(RunState::Failed);
+        }
+    }
     if !env
         .store
         .transition(&run.id, RunState::Preparing, RunState::Running)
@@ -181,7 +215,10 @@ fn stages(
         return Ok(RunState::Cancelled);
     }
     let dir = run_dir(&state_dir, &run.id);
-    let prompt = super::prompt::assemble(task);
+    let prompt = match &run.parent {
+        Some(_) => super::prompt::follow_up(task, &round_context(env, run)),
+        None => super::prompt::assemble(task),
+    };
     let inv = Invocation {
         worktree: &path,
         run_dir: &dir,
@@ -241,95 +278,6 @@ fn stages(
         return Ok(RunState::Cancelled);
     }
     validate(env, run, task, &path, &dir, base, cancel, summary, finish)
-}
-
-/// Runs the task's acceptance commands in `dir` (each with its own directory `accept-N` in
-/// `run_dir` for its log and temp files), in order, each with its timeout; stops starting new
-/// ones once `cancel` fires.
-///
-/// They run code the agent just wrote (a test, a conftest, a build script), so they run exactly
-/// like the agent: through the agents' sandbox (process group, Landlock writes only in `dir`
-/// and their own directory, the environment allowlist, the run marker), as `sh -c COMMAND`.
-pub fn run_acceptance(
-    task: &Task,
-    dir: &Path,
-    run_dir: &Path,
-    home: Option<&Path>,
-    cancel: &CancelToken,
-) -> Vec<AcceptResult> {
-    let mut results = Vec::new();
-    for (n, accept) in task.accept.iter().enumerate() {
-        let Accept::Run { command, timeout } = accept else {
-            continue;
-        };
-        if cancel.is_cancelled() {
-            break;
-        }
-        results.push(run_confined(
-            command,
-            dir,
-            &run_dir.join(format!("accept-{n}")),
-            *timeout,
-            home,
-            cancel,
-        ));
-    }
-    results
-}
-
-/// One acceptance command in the agents' sandbox.
-fn run_confined(
-    command: &str,
-    dir: &Path,
-    own_dir: &Path,
-    timeout: std::time::Duration,
-    home: Option<&Path>,
-    cancel: &CancelToken,
-) -> AcceptResult {
-    let mut config = AgentConfig::new(agents::AdapterKind::Command);
-    config.program = Some("/bin/sh".into());
-    config.args = vec!["-c".into(), command.to_string()];
-    let inv = Invocation {
-        worktree: dir,
-        run_dir: own_dir,
-        prompt: "",
-        timeout,
-        home,
-        extra_env: &worktree_git_env(),
-        budget: agents::Budget::default(),
-    };
-    let started = std::time::Instant::now();
-    let elapsed = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    match agents::run("acceptance", &config, &inv, cancel) {
-        Ok(outcome) => AcceptResult {
-            command: command.to_string(),
-            exit_code: if outcome.timed_out || outcome.cancelled {
-                None
-            } else {
-                outcome.exit_code
-            },
-            timed_out: outcome.timed_out,
-            duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
-            output_tail: validate::tail(&outcome.log, validate::OUTPUT_TAIL),
-        },
-        Err(e) => AcceptResult {
-            command: command.to_string(),
-            exit_code: None,
-            timed_out: false,
-            duration_ms: elapsed(),
-            output_tail: format!("cannot run the acceptance command: {e}"),
-        },
-    }
-}
-
-/// Why acceptance failed, if it did.
-pub fn acceptance_error(results: &[AcceptResult]) -> Option<String> {
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|r| !r.passed())
-        .map(|r| r.command.as_str())
-        .collect();
-    (!failed.is_empty()).then(|| format!("acceptance failed: {}", failed.join("; ")))
 }
 
 /// Every change must be in scope; `None` when it is, else why not.
@@ -457,10 +405,19 @@ fn validate(
         finish.error = Some(format!("the gate blocks: {}", list.join(", ")));
         return Ok(RunState::Failed);
     }
-    let branch = format!("refs/heads/{}", worktree::branch_name(&run.task, &run.id));
+    let branch = run
+        .branch
+        .clone()
+        .filter(|_| run.parent.is_some())
+        .unwrap_or_else(|| worktree::branch_name(&run.task, &run.id));
     env.repo
         .git2()
-        .reference(&branch, commit, true, &format!("gatehouse: run {}", run.id))
+        .reference(
+            &format!("refs/heads/{branch}"),
+            commit,
+            true,
+            &format!("gatehouse: run {}", run.id),
+        )
         .map_err(|e| e.to_string())?;
     Ok(RunState::Ready)
 }
@@ -478,6 +435,24 @@ fn gate(env: &Env<'_>, base: Oid, commit: Oid) -> Result<Vec<Finding>, engine::E
         use_cache: true,
     };
     Ok(engine::run(env.repo, env.settings, &request)?.findings)
+}
+
+/// What a follow-up round's prompt adds: its round number, the reviewer's comment, and the
+/// review's diff so far (from the first round's base to this round's base, the branch's tip).
+fn round_context(env: &Env<'_>, run: &Run) -> super::prompt::Round {
+    let rounds = env.store.rounds(&run.id).unwrap_or_default();
+    let first_base = rounds.first().and_then(|r| Oid::from_str(&r.base).ok());
+    let tip = Oid::from_str(&run.base).ok();
+    let diff = match (first_base, tip) {
+        (Some(base), Some(tip)) => super::prompt::diff_text(env.repo.git2(), base, tip)
+            .unwrap_or_else(|e| format!("(the diff cannot be shown: {e})")),
+        _ => String::new(),
+    };
+    super::prompt::Round {
+        number: rounds.len().max(2),
+        comment: run.feedback.clone().unwrap_or_default(),
+        diff,
+    }
 }
 
 fn record_usage(finish: &mut Finish, usage: &Usage) {
@@ -503,7 +478,10 @@ fn trip_breaker(store: &Store, kind: &str) {
                 && (r.state.is_failure()
                     || matches!(
                         r.state,
-                        RunState::Ready | RunState::Accepted | RunState::Rejected
+                        RunState::Ready
+                            | RunState::Accepted
+                            | RunState::Rejected
+                            | RunState::ChangesRequested
                     ))
         })
         .take(BREAKER_THRESHOLD)

@@ -33,6 +33,17 @@ struct RawTask {
     #[serde(default)]
     accept: Vec<Spanned<RawAccept>>,
     budget: Option<RawBudget>,
+    base: Option<Spanned<String>>,
+    #[serde(default)]
+    setup: Vec<Spanned<RawSetup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSetup {
+    run: Option<String>,
+    copy: Option<Vec<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +97,19 @@ pub enum Accept {
     Gate,
 }
 
+/// One step that prepares a run's fresh worktree before the agent starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setup {
+    /// Copy the files of your checkout matching these patterns (untracked ones: `.env`, local
+    /// settings) into the worktree. Each `*` or `?` matches within one path segment.
+    Copy { patterns: Vec<String> },
+    /// A shell command run in the worktree, confined like an acceptance command.
+    Run { command: String, timeout: Duration },
+}
+
+/// The default limit of one setup command.
+pub const DEFAULT_SETUP_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 /// A validated task.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -103,6 +127,10 @@ pub struct Task {
     pub trigger: Trigger,
     pub accept: Vec<Accept>,
     pub budget: Budget,
+    /// The branch runs start from (its tip when queued); `None`: the triggering commit.
+    pub base: Option<String>,
+    /// What prepares the worktree, in order, before the agent starts.
+    pub setup: Vec<Setup>,
     /// The file's text digest, for trust.
     pub hash: String,
 }
@@ -218,7 +246,57 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
             }
         }
     }
+    let base = match raw.base {
+        Some(base) if git2::Reference::is_valid_name(&format!("refs/heads/{}", base.get_ref())) => {
+            Some(base.into_inner())
+        }
+        Some(base) => {
+            return Err(err(
+                Some(base.span()),
+                format!(
+                    "`base` must name a branch, and `{}` cannot be one",
+                    base.get_ref()
+                ),
+            ));
+        }
+        None => None,
+    };
+    let mut setup = Vec::new();
+    for item in raw.setup {
+        let span = item.span();
+        let step = item.into_inner();
+        let timeout = step
+            .timeout
+            .as_ref()
+            .map(duration)
+            .transpose()?
+            .unwrap_or(DEFAULT_SETUP_TIMEOUT);
+        match (step.run, step.copy) {
+            (Some(command), None) => setup.push(Setup::Run { command, timeout }),
+            (None, Some(patterns)) => {
+                if let Some(bad) = patterns.iter().find(|p| !valid_copy_pattern(p)) {
+                    return Err(err(
+                        Some(span),
+                        format!(
+                            "`copy` pattern `{bad}`: use a path relative to the repository root, \
+                             without `..` or `**` (each `*` matches within one directory)"
+                        ),
+                    ));
+                }
+                setup.push(Setup::Copy { patterns });
+            }
+            _ => {
+                return Err(err(
+                    Some(span),
+                    "a [[setup]] table has either `run = \"command\"` or `copy = [\"pattern\", …]`"
+                        .into(),
+                ));
+            }
+        }
+    }
     Ok(Task {
+        base,
+        setup,
         file: file.to_string(),
         name,
         kind: raw.kind,
@@ -233,6 +311,16 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
         budget,
         hash: crate::git::hash_blob(text.as_bytes()).to_string(),
     })
+}
+
+/// A copy pattern: relative, no `..` or `.` component, no `**`, no empty segment.
+fn valid_copy_pattern(pattern: &str) -> bool {
+    !pattern.is_empty()
+        && !pattern.starts_with('/')
+        && !pattern.contains("**")
+        && pattern
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != ".." && seg != ".")
 }
 
 fn valid_name(name: &str) -> bool {
@@ -383,6 +471,37 @@ max_usd = 1.00
         let e = parse("t.toml", &every).unwrap_err();
         assert!(e.to_string().contains("at least 1m"), "{e}");
         assert_eq!(e.line_column().map(|l| l.0), Some(8));
+    }
+
+    #[test]
+    fn base_and_setup_parse_and_bad_ones_are_pointed_at() {
+        let text = format!(
+            "base = \"main\"\n{EXAMPLE}[[setup]]\ncopy = [\".env\", \"config/*.local\"]\n[[setup]]\nrun = \"pip install -e .\"\ntimeout = \"2m\"\n"
+        );
+        let task = parse("t.toml", &text).unwrap();
+        assert_eq!(task.base.as_deref(), Some("main"));
+        assert_eq!(
+            task.setup,
+            [
+                Setup::Copy {
+                    patterns: vec![".env".into(), "config/*.local".into()]
+                },
+                Setup::Run {
+                    command: "pip install -e .".into(),
+                    timeout: Duration::from_secs(120)
+                }
+            ]
+        );
+        let bad = format!("base = \"no..branch\"\n{EXAMPLE}");
+        let e = parse("t.toml", &bad).unwrap_err();
+        assert!(e.to_string().contains("must name a branch"), "{e}");
+        for pattern in ["../x", "/etc/passwd", "a/**/b", ""] {
+            let bad = format!("{EXAMPLE}[[setup]]\ncopy = [\"{pattern}\"]\n");
+            let e = parse("t.toml", &bad).unwrap_err();
+            assert!(e.to_string().contains("`copy` pattern"), "{pattern}: {e}");
+        }
+        let both = format!("{EXAMPLE}[[setup]]\nrun = \"x\"\ncopy = [\"y\"]\n");
+        assert!(parse("t.toml", &both).is_err());
     }
 
     #[test]

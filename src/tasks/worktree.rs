@@ -23,6 +23,8 @@ pub enum WorktreeError {
         what: String,
         source: git2::Error,
     },
+    #[error("the review branch {branch} moved since changes were requested (it was at {expected})")]
+    Moved { branch: String, expected: Oid },
     #[error("cannot remove {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -98,6 +100,45 @@ pub fn create(
         .branch(&branch, &commit, false)
         .map_err(git("cannot create branch", branch.clone()))?
         .into_reference();
+    let path = worktree_path(root, run_id);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(|source| WorktreeError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+    let mut options = WorktreeAddOptions::new();
+    options.reference(Some(&reference));
+    let worktree = repo
+        .worktree(&worktree_name(run_id), &path, Some(&options))
+        .map_err(git("cannot create worktree", path.display().to_string()))?;
+    worktree
+        .lock(Some(&format!("gatehouse run {run_id}")))
+        .map_err(git("cannot lock worktree", path.display().to_string()))?;
+    Ok(path)
+}
+
+/// A worktree for run `run_id` checked out on the existing branch `branch`, which must be at
+/// `base` (a follow-up round of a review continues where the last round left it).
+pub fn create_on(
+    repo: &Repository,
+    root: &Path,
+    branch: &str,
+    run_id: &str,
+    base: Oid,
+) -> Result<PathBuf, WorktreeError> {
+    let found = repo
+        .find_branch(branch, git2::BranchType::Local)
+        .map_err(git("cannot find the review branch", branch))?;
+    let reference = found.into_reference();
+    if reference.target() != Some(base) {
+        return Err(WorktreeError::Moved {
+            branch: branch.to_string(),
+            expected: base,
+        });
+    }
     let path = worktree_path(root, run_id);
     std::fs::DirBuilder::new()
         .recursive(true)

@@ -516,7 +516,7 @@ fn reject_deletes_the_branch_and_here_runs_in_the_checkout() {
 }
 
 #[test]
-fn runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
+fn automatic_runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
     let env = TestEnv::new();
     let repo = setup(&env);
     let config = std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap();
@@ -525,16 +525,24 @@ fn runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
         config.replace("quiet = \"300ms\"", "quiet = \"1h\""),
     );
     repo.commit("never quiet");
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
     assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
     let _daemon = Daemon(&repo);
-    let queued = repo.gatehouse(&["task", "run", "docs"]);
-    assert_eq!(queued.code, 0, "{}", queued.stderr);
-    assert!(queued.stderr.contains("queued run"), "{}", queued.stderr);
-    std::thread::sleep(Duration::from_millis(500));
+    // A commit triggers the trusted task: queued at once, started only when quiet.
+    repo.write("docs/more.txt", "more\n");
+    repo.commit("docs");
+    let all = wait_for(
+        &repo,
+        "the triggered run",
+        Duration::from_secs(20),
+        |runs| !runs.is_empty(),
+    );
+    std::thread::sleep(Duration::from_millis(1000));
     let run = runs(&repo)[0].clone();
     assert_eq!(
-        run["state"], "queued",
-        "the repository is not quiet yet: {run}"
+        (run["state"].as_str(), run["trigger"].as_str()),
+        (Some("queued"), Some("commit")),
+        "the repository is not quiet yet: {all:?}"
     );
     let status = repo
         .gatehouse(&["daemon", "status", "--format", "json"])
@@ -611,4 +619,78 @@ fn cancelling_a_running_run_and_stopping_the_daemon_are_recorded() {
     );
     assert_eq!(all.len(), 2);
     assert_no_scratch(&repo, &second, false);
+}
+
+#[test]
+fn setup_copies_ignored_files_runs_confined_and_base_picks_the_branch() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    repo.write(".gitignore", ".env\nvendor/\n");
+    repo.commit("ignores");
+    let main = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.write(".env", "SECRET=1\n");
+    let escaped = env.path().join("escaped");
+    let task = |name: &str, setup: &str| {
+        repo.write(
+            &format!(".gatehouse/tasks/{name}.toml"),
+            format!(
+                "kind = \"{name}\"\ngoal = \"Improve the notes.\"\nscope = [\"docs/**\"]\nagent = \"ok\"\n\
+                 base = \"main\"\n{setup}\n[[accept]]\nrun = \"test -f vendor/dep.txt && grep -q SECRET .env\"\n"
+            ),
+        );
+    };
+    task(
+        "prep",
+        "[[setup]]\ncopy = [\".env\"]\n[[setup]]\nrun = \"mkdir -p vendor && echo dep > vendor/dep.txt && test -f .env\"\n",
+    );
+    task(
+        "prep-escape",
+        &format!("[[setup]]\nrun = \"touch {}\"\n", escaped.display()),
+    );
+    task("prep-litter", "[[setup]]\nrun = \"echo x > litter.txt\"\n");
+    // The user works on another branch: `base = "main"` runs start from main all the same.
+    repo.git(&["switch", "-q", "-c", "elsewhere"]);
+    repo.commit("the user's work elsewhere");
+    let run = repo.gatehouse(&["task", "run", "prep"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let all = runs(&repo);
+    let prep = all.iter().find(|r| r["task"] == "prep").unwrap();
+    assert_eq!(prep["state"], "ready", "{prep}");
+    assert_eq!(prep["base"], main.as_str());
+    let id = prep["id"].as_str().unwrap();
+    let shown = repo
+        .gatehouse(&["review", "show", id, "--format", "json"])
+        .json();
+    assert_eq!(shown["summary"]["setup"]["copied"][0], ".env", "{shown}");
+    assert_eq!(shown["summary"]["setup"]["commands"][0]["exit_code"], 0);
+    let files = repo.git(&[
+        "show",
+        "--name-only",
+        "--format=",
+        prep["branch"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        files.trim(),
+        "docs/notes.txt",
+        "setup's files are not the agent's change"
+    );
+    // Setup commands are confined like acceptance commands, and may leave only ignored files.
+    for (name, error) in [
+        ("prep-escape", "setup failed: `touch"),
+        (
+            "prep-litter",
+            "setup left files git does not ignore: litter.txt",
+        ),
+    ] {
+        let out = repo.gatehouse(&["task", "run", name]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        let run = runs(&repo).into_iter().find(|r| r["task"] == name).unwrap();
+        assert_eq!(run["state"], "failed", "{run}");
+        assert!(run["error"].as_str().unwrap().contains(error), "{run}");
+        assert_no_scratch(&repo, run["id"].as_str().unwrap(), false);
+    }
+    assert!(
+        !escaped.exists(),
+        "a setup command wrote outside its worktree"
+    );
 }

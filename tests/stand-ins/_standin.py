@@ -38,14 +38,16 @@ def die(message, code=2):
 
 
 def edit(cwd, name):
-    """Appends a line to STANDIN_EDIT (relative to the agent's working directory)."""
+    """Appends STANDIN_TEXT (default a line naming the stand-in) to STANDIN_EDIT, relative to the
+    agent's working directory."""
     target = os.environ.get("STANDIN_EDIT", "standin-edit.txt")
     path = target if os.path.isabs(target) else os.path.join(cwd, target)
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
+    text = os.environ.get("STANDIN_TEXT", f"edited by the {name} stand-in")
     with open(path, "a", encoding="utf-8") as f:
-        f.write(f"edited by the {name} stand-in\n")
+        f.write(text + "\n")
     return os.path.relpath(path, cwd)
 
 

@@ -42,6 +42,28 @@
 //!    Nothing installed on the machine is consulted, so the result is the same everywhere;
 //! 4. otherwise `undeclared-package`, with a near-miss of a declared name suggested.
 //!
+//! Declaration scope: a distribution is declared for users (`[project] dependencies`,
+//! `install_requires`, Poetry's main dependencies, Pipfile `[packages]`, `requirements.txt`
+//! and any requirements file not named for development), for an extra's users (an
+//! `optional-dependencies` extra not named for development), or only for the project's own work
+//! (a `test`, `docs`, `dev`, `lint`, `typing`… extra, every `[dependency-groups]` group, Poetry
+//! groups, PDM/uv dev dependencies, Hatch environments, `tests_require`, `[build-system]
+//! requires`, tox deps, `requirements-dev.txt`, `docs/requirements.txt`, `requirements/test.in`).
+//! Library code (a module of a package under a source root, not in `tests/`, `docs/`,
+//! `examples/`, `scripts/`, … and not `test_*.py` or `conftest.py`) may import at module level
+//! only what users get: otherwise `undeclared-package`, saying which scope the package was
+//! declared for. Tests, docs (`docs/conf.py`), examples, scripts, `setup.py` may import what
+//! any scope declares, and what the tools they declare install (Sphinx brings docutils and
+//! packaging, pytest brings pluggy). Imports inside a function (run only when called),
+//! `try: … except ImportError:` and `if TYPE_CHECKING:` are optional by construction; a module
+//! named for the tool it plugs into (`pkg/mypy.py`, `pkg/sphinxext/`) may import that tool.
+//! In tests, docs and scripts, a module the file names in a string (`"config_module_app.py"`,
+//! `"namespace"`) is one it writes or puts on `sys.path` at run time, not a finding.
+//!
+//! `unlocked-dependency` (review): the project's lockfile (`uv.lock`, `poetry.lock`,
+//! `pdm.lock`, `Pipfile.lock` next to the manifest that defines the project) lacks every
+//! declared distribution that provides the import: it was added without being resolved.
+//!
 //! Deliberately not flagged (zero false positives on projects that work comes first):
 //!
 //! - undeclared packages in a repository with no manifest at all (nothing is declared, so
@@ -59,51 +81,88 @@
 //!
 //! ### Rust
 //!
-//! Rust (`undeclared-crate`, `missing-module`), for each `use` tree (nested braces, `as`,
-//! globs, a leading `::`), `extern crate`, and path in an expression, a type, an attribute
-//! (`#[tokio::main]`, `#[derive(serde::Serialize)]`) or a macro invocation's arguments:
+//! Rust (`undeclared-crate`, `missing-module`, `unreached-file`), for each `use` tree (nested
+//! braces, `as`, globs, a leading `::`), `extern crate`, and the first segment of every path: in
+//! expressions, types, patterns, trait bounds, attributes (`#[tokio::main]`,
+//! `#[derive(serde::Serialize)]`) and macro invocations and their arguments
+//! (`serde_json::json!`).
 //!
-//! - `undeclared-crate`: the first segment is a crate this package cannot use. Accepted:
-//!   `std`, `core`, `alloc`, `proc_macro`, `test`; `crate`, `self`, `super`, `Self`; the
-//!   package's own library (`[lib] name`, else the package name with `-` → `_`); the
-//!   dependencies of the package the file belongs to (the nearest `Cargo.toml` with a
-//!   `[package]`): `[dependencies]`, `[target.'cfg(…)'.dependencies]`, optional ones, renamed
-//!   ones under their key (`json = { package = "serde_json" }` is `json`), `workspace = true`
-//!   ones; `[dev-dependencies]` only in `tests/`, `benches/`, `examples/` and in test code
-//!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, any `cfg` naming `test`);
-//!   `[build-dependencies]` only in `build.rs`, which sees nothing else; an `extern crate x
-//!   as y` alias (in the file or the crate root); any name the file declares (a module,
-//!   function, type, constant, macro, `use` import) and names in `allow`. The help says when
-//!   the crate is a near-miss of a declared one, a dependency of another workspace member, in
+//! Every file belongs to the Cargo targets that compile it, found by Cargo's own rules: `[lib]`
+//! (its `path`, else `src/lib.rs`), `src/main.rs`, `src/bin/*.rs`, `src/bin/*/main.rs`,
+//! `tests/`, `examples/`, `benches/` (`*.rs` and `*/main.rs`), `[[bin]]`, `[[test]]`,
+//! `[[example]]`, `[[bench]]` with or without `path`, `autolib`/`autobins`/`autotests`/
+//! `autoexamples`/`autobenches = false` (and edition 2015's rule that declaring one target of a
+//! kind turns discovery of that kind off), and `build` (`build.rs` by default). From each root
+//! the module tree is followed through `mod x;` (`x.rs`, `x/mod.rs`), inline modules, `#[path]`
+//! (also inside inline modules, and on modules declared twice under different `cfg`s) and
+//! `mod` declarations in macro arguments (`cfg_net! { pub mod net; }`). The package is the
+//! nearest `Cargo.toml` with a `[package]`; its workspace the nearest `[workspace]` above that
+//! does not `exclude` it (or `package.workspace`).
+//!
+//! - `undeclared-crate`: the first segment is a crate a target compiling the file cannot use.
+//!   Accepted: `std`, `core`, `alloc`, `proc_macro`, `test`; `crate`, `self`, `super`, `Self`;
+//!   the package's own library (`[lib] name`, else the package name with `-` → `_`); the
+//!   package's dependencies under the name code uses (`json = { package = "serde_json" }` is
+//!   `json`; `workspace = true`, optional, `[target.'cfg(…)'.dependencies]` ones); an `extern
+//!   crate x as y` alias; any name the file declares (a module, function, type, constant,
+//!   macro, `use` import or rename) and what a glob import brings in (a first-party module's
+//!   names for `use super::*`, standard-library modules for `use std::…::*`, nothing a path
+//!   starts with for an enum's `use Kind::*`); and names in `allow`. Which kinds of dependency
+//!   a file sees depends on the targets that compile it: a library or binary sees
+//!   `[dependencies]` (and `[dev-dependencies]` in test code: `#[cfg(test)]`, `#[test]`,
+//!   `#[tokio::test]`, any `cfg` naming `test`); tests, examples and benches see both; the
+//!   build script sees only `[build-dependencies]`. A dev-dependency in library code is a
+//!   finding (it will not compile), naming the target. The help says when the crate is a
+//!   near-miss of a declared one, a dependency of another workspace member, in
 //!   `[workspace.dependencies]` but not used by this member, or only a dev-dependency.
 //! - `missing-module`: in a `crate::`, `self::` or `super::` path, a segment used as a module
 //!   (every one but the last; in `use a::b::{…}` and `use a::b::*`, `b` too) that its parent
-//!   module does not declare. The module tree follows `mod x;` to `x.rs` or `x/mod.rs`,
-//!   inline `mod x { … }` and `#[path]`, from the crate roots: `src/lib.rs` (or `[lib] path`),
-//!   `src/main.rs`, `src/bin/`, `tests/`, `benches/`, `examples/`, `build.rs`. Any item or
-//!   import counts as declared (`crate::config::Kind::A` is fine when `Kind` is an enum).
+//!   module does not declare, from every crate root that reaches the file. Any item or import
+//!   counts as declared (`crate::config::Kind::A` is fine when `Kind` is an enum).
+//! - `unreached-file` (warn, reported once per file and nothing else there): a `.rs` file of a
+//!   package that no target compiles (a module nobody declares, a test file under `autotests =
+//!   false`), or under a virtual workspace but in none of its packages. Files the package's code names in a string (`include!("gen.rs")`, trybuild's
+//!   `"tests/ui/*.rs"`, `automod::dir!("tests/x")`) are reached that way, and are checked
+//!   against all of the package's dependencies.
+//! - `unlocked-dependency` (review): a crate the file uses that the package declares but the
+//!   workspace's `Cargo.lock`, when there is one, does not have.
 //!
 //! Deliberately not reported, because code that builds can do it:
 //!
-//! - Anything in a module with a glob import (`use x::*`) or an item-level `include!`, except
-//!   a `::crate` path; anything under a `cfg` that normal builds never set (`loom`, `kani`,
-//!   `docsrs`, …); macro arguments of `quote!`-like macros, all of a proc-macro crate's macro
-//!   arguments, and `macro_rules!` bodies.
+//! - Anything under a glob import from another crate (`use rayon::prelude::*` may bring any
+//!   name) or an item-level `include!`, except a `::crate` path; anything under a `cfg` that
+//!   normal builds never set (`loom`, `kani`, `docsrs`, …); macro arguments of `quote!`-like
+//!   macros, all of a proc-macro crate's macro arguments, paths in the arguments of item-level
+//!   macros other than `use` (`impmod! {a::b as c}` may mean `crate::a::b`), and `macro_rules!`
+//!   bodies.
 //! - A name matching a dependency but for `_`, a `rust-` prefix or an `-rs` suffix (`md-5` is
 //!   `md5`, `rust-ini` is `ini`): a library may be named differently from its package.
 //! - Lower-case names only: a CamelCase first segment is a type; primitive types (`u8::MAX`,
 //!   `str::from_utf8`) and tool attributes (`#[rustfmt::skip]`, `clippy::`) are not crates.
-//! - A dev- or build-dependency used in `src/` under any `cfg` or inside a macro's arguments,
-//!   or in a file whose `mod` declarations from the crate root cannot all be followed.
+//! - A dev- or build-dependency used under any `cfg` (a feature build may add it), inside a
+//!   macro's arguments, or in a module reached only through a `cfg` or a macro.
 //! - Edition 2015 (no `edition` key): `use` paths are crate-relative, so only `extern crate`
 //!   of an undeclared crate is reported there.
 //! - A module whose names cannot all be known: it has an item-level macro invocation (tokio
-//!   declares modules inside `cfg_*!` macros), a glob import, a `#[path]` or
-//!   `#[cfg_attr(…, path = …)]` that cannot be followed, or does not parse; a file outside
-//!   the module tree of every crate root (`crate::` is unknown there); a file without a
-//!   `Cargo.toml` above it, or whose manifest does not parse.
+//!   declares items inside `cfg_*!` macros), a glob import, or does not parse.
+//! - Unreached files, when some module file cannot be known: a `#[cfg_attr(…, path = …)]`, a
+//!   `#[path]` on an inline module, both `x.rs` and `x/mod.rs`, a `macro_rules!` that declares
+//!   modules (serde's `crate_root!`), a file that does not parse. A `.rs` file with no
+//!   `Cargo.toml` above it, or whose manifest does not parse, is not Cargo's and not checked.
 //! - The last segment of a path (`crate::utils::helper`): it may be any item, and items can
 //!   come from macros.
+//!
+//! ### New dependencies
+//!
+//! `new-dependency` (review): a change (what a push, merge or `--range` brings, or the staged
+//! or working-tree changes) adds a package to `pyproject.toml`, a requirements file,
+//! `setup.cfg`, a `Pipfile` or a `Cargo.toml` (any dependency table, `[workspace.dependencies]`,
+//! `[build-system] requires`), and no lockfile changed in the same change pins it by a hash
+//! (`Cargo.lock` checksum or git commit, `uv.lock`/`poetry.lock`/`pdm.lock` file hashes,
+//! `Pipfile.lock` hashes), nor does its own requirements line (`--hash=`). Models invent package
+//! names and others register them; a resolver that wrote a hash found the package, and a
+//! human approves the rest (`gatehouse approve`). Path dependencies and `workspace = true`
+//! entries are not new packages. The registry is never asked.
 //!
 //! Options (`[rules.missing-import] options = { … }`):
 //!
@@ -126,6 +185,8 @@
 //! options = { roots = ["lib"], mapping = { foo = "python-foo-bindings" }, guarded-level = "warn" }
 //! ```
 
+pub mod lockfiles;
+pub mod new_deps;
 pub mod python;
 pub mod rust;
 
@@ -157,6 +218,18 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "undeclared-crate",
         "a Rust path whose first segment is a crate this package does not depend on",
+    ),
+    (
+        "unreached-file",
+        "a Rust file no Cargo target compiles (warn)",
+    ),
+    (
+        "new-dependency",
+        "a change adds a package to a manifest and no lockfile in the change pins it (review)",
+    ),
+    (
+        "unlocked-dependency",
+        "an import of a declared package that the project's lockfile does not have (review)",
     ),
 ];
 

@@ -23,6 +23,7 @@ pub(super) const FIXTURES: &[(&str, &str)] = &[
     fixture!("python_manifests.txt"),
     fixture!("python_no_manifest.txt"),
     fixture!("python_requires_312.txt"),
+    fixture!("python_scopes.txt"),
     fixture!("rust_workspace.txt"),
     fixture!("rust_paths.txt"),
     fixture!("rust_modules.txt"),
@@ -30,6 +31,7 @@ pub(super) const FIXTURES: &[(&str, &str)] = &[
     fixture!("rust_edition2015.txt"),
     fixture!("rust_no_package.txt"),
     fixture!("rust_proc_macro.txt"),
+    fixture!("rust_targets.txt"),
 ];
 
 /// A revision held in memory.

@@ -234,5 +234,5 @@ fn append_string(node: Node<'_>, src: &str, value: &mut String) -> Option<()> {
 }
 
 fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
-    node.utf8_text(src.as_bytes()).unwrap_or("")
+    src.get(node.byte_range()).unwrap_or("")
 }

@@ -55,7 +55,7 @@ impl<'a> Bindings<'a> {
 
     /// Records the names bound by an `import` or `from … import` statement.
     pub(super) fn record_import(&mut self, node: Node<'_>, src: &'a str, f: &Fields) {
-        let text = |n: Node<'_>| n.utf8_text(src.as_bytes()).unwrap_or("");
+        let text = |n: Node<'_>| src.get(n.byte_range()).unwrap_or("");
         let mut cursor = node.walk();
         if node.kind() == "import_statement" {
             for name in node.children_by_field_id(f.name, &mut cursor) {

@@ -101,7 +101,7 @@ pub(super) struct Reporter<'f, 'o> {
 
 impl Reporter<'_, '_> {
     pub(super) fn text(&self, node: Node<'_>) -> &str {
-        node.utf8_text(self.file.source.as_bytes()).unwrap_or("")
+        self.file.source.get(node.byte_range()).unwrap_or("")
     }
 
     pub(super) fn len(&self) -> usize {

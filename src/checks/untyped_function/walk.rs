@@ -273,6 +273,6 @@ impl<'t, 'r, 'o> Walker<'t, 'r, 'o> {
     }
 
     fn text(&self, node: Node<'t>) -> &'t str {
-        node.utf8_text(self.src.as_bytes()).unwrap_or("")
+        self.src.get(node.byte_range()).unwrap_or("")
     }
 }

@@ -150,6 +150,28 @@ const NAMESPACES: &[&str] = &[
     "zope",
 ];
 
+/// Tools whose own dependencies the files that use them import without declaring them (a
+/// Sphinx `conf.py` imports docutils and packaging; a conftest imports pluggy): what installing
+/// the tool installs.
+const TOOL_DEPENDENCIES: &[(&str, &[&str])] = &[
+    ("pytest", &["_pytest", "pluggy", "iniconfig", "packaging"]),
+    (
+        "sphinx",
+        &[
+            "docutils",
+            "packaging",
+            "pygments",
+            "jinja2",
+            "markupsafe",
+            "babel",
+            "imagesize",
+            "snowballstemmer",
+            "alabaster",
+            "requests",
+        ],
+    ),
+];
+
 /// A distribution name as PEP 503 normalizes it, with `_` for the separators (the form an import
 /// name takes): lower case, runs of `-`, `_`, `.` become one `_`.
 pub fn normalize(name: &str) -> String {
@@ -183,6 +205,9 @@ pub fn provided(distribution: &str) -> Vec<String> {
     names.extend(affixes.into_iter().flatten().map(str::to_string));
     if normalized.starts_with("types_") {
         return Vec::new();
+    }
+    if let Some((_, brings)) = TOOL_DEPENDENCIES.iter().find(|(t, _)| *t == normalized) {
+        names.extend(brings.iter().map(|s| (*s).to_string()));
     }
     if let Ok(at) = KNOWN.binary_search_by(|(d, _)| (*d).cmp(normalized.as_str())) {
         names.extend(KNOWN[at].1.iter().map(|s| (*s).to_string()));
@@ -222,5 +247,6 @@ mod tests {
         assert!(provided("requests").contains(&"requests".to_string()));
         assert!(!provided("requests").contains(&"request".to_string()));
         assert!(provided("types-requests").is_empty());
+        assert!(provided("Sphinx").contains(&"docutils".to_string()));
     }
 }

@@ -18,6 +18,8 @@ pub struct Import<'t> {
     pub guarded: bool,
     /// Under `if TYPE_CHECKING:` (seen by type checkers only).
     pub type_checking: bool,
+    /// Inside a function: runs when the function is called, not when the module is imported.
+    pub lazy: bool,
 }
 
 /// Where a statement sits.
@@ -25,6 +27,7 @@ pub struct Import<'t> {
 struct Context {
     guarded: bool,
     type_checking: bool,
+    lazy: bool,
 }
 
 /// Every import of the file rooted at `root`, in source order.
@@ -76,6 +79,10 @@ fn statements<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Impo
             }
             // `with pytest.raises(ImportError):` expects the import to fail.
             "with_statement" if expects_import_error(child, source) => {}
+            "function_definition" => {
+                let lazy = Context { lazy: true, ..ctx };
+                statements(child, source, lazy, out);
+            }
             "module"
             | "block"
             | "if_statement"
@@ -87,7 +94,6 @@ fn statements<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<Impo
             | "except_group_clause"
             | "finally_clause"
             | "with_statement"
-            | "function_definition"
             | "class_definition"
             | "decorated_definition"
             | "match_statement"
@@ -156,6 +162,7 @@ fn import_statement<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Ve
             names: Vec::new(),
             guarded: ctx.guarded,
             type_checking: ctx.type_checking,
+            lazy: ctx.lazy,
         });
     }
 }
@@ -199,6 +206,7 @@ fn from_statement<'t>(node: Node<'t>, source: &str, ctx: Context, out: &mut Vec<
         names,
         guarded: ctx.guarded,
         type_checking: ctx.type_checking,
+        lazy: ctx.lazy,
     });
 }
 
@@ -265,6 +273,7 @@ fn dynamic_call<'t>(call: Node<'t>, source: &str, bare: bool) -> Option<Import<'
         names: Vec::new(),
         guarded: false,
         type_checking: false,
+        lazy: true,
     })
 }
 

@@ -1,14 +1,16 @@
-//! What a Python project's manifests say: the distributions it declares (PEP 621, dependency
-//! groups, Poetry, PDM, uv, Hatch environments, Pipfile, `requirements*.txt`/`.in`, `setup.cfg`,
-//! `setup.py`, tox), its source roots, its minimum Python, and the modules its build writes.
+//! What a Python project's `pyproject.toml` says: the distributions it declares (PEP 621,
+//! dependency groups, Poetry, PDM, uv, Hatch environments) and for whom, its source roots, its
+//! minimum Python, the modules it distributes and those its build writes.
 
 use toml::{Table, Value};
+
+use super::scope::Scope;
 
 /// What the manifests of one directory declare.
 #[derive(Debug, Default, Clone)]
 pub struct Declared {
-    /// Distribution names, as written.
-    pub distributions: Vec<String>,
+    /// Distribution names, as written, with the scope each is declared for.
+    pub distributions: Vec<(String, Scope)>,
     /// Source roots, repository-relative.
     pub roots: Vec<String>,
     /// The lowest Python minor version `requires-python` allows (3.x).
@@ -19,16 +21,21 @@ pub struct Declared {
     pub broken: bool,
     /// A manifest that declares dependencies exists (even if it declares none).
     pub found: bool,
+    /// Top-level modules the project distributes: its import name, flit's module, py-modules.
+    pub modules: Vec<String>,
+    /// Directories whose manifest defines a project (`[project]`, Poetry, a Pipfile): where a
+    /// lockfile locks what they declare.
+    pub packaged: Vec<String>,
 }
 
 impl Declared {
-    fn add_requirement(&mut self, requirement: &str) {
+    pub(super) fn add_requirement(&mut self, requirement: &str, scope: &Scope) {
         if let Some(name) = requirement_name(requirement) {
-            self.distributions.push(name);
+            self.distributions.push((name, scope.clone()));
         }
     }
 
-    fn add_root(&mut self, dir: &str, root: &str) {
+    pub(super) fn add_root(&mut self, dir: &str, root: &str) {
         let root = root.trim().trim_start_matches("./").trim_end_matches('/');
         if root.is_empty() || root == "." {
             self.roots.push(dir.to_string());
@@ -127,7 +134,7 @@ fn get<'v>(table: &'v Table, path: &[&str]) -> Option<&'v Value> {
     }
 }
 
-fn tables(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
+pub(super) fn tables(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
     value.and_then(Value::as_table).into_iter().flatten()
 }
 
@@ -138,33 +145,55 @@ pub fn pyproject(text: &str, dir: &str, out: &mut Declared) {
         return;
     };
     let project = doc.get("project").and_then(Value::as_table);
-    out.found |= project.is_some() || get(&doc, &["tool", "poetry", "dependencies"]).is_some();
+    let has_poetry = get(&doc, &["tool", "poetry", "dependencies"]).is_some();
+    out.found |= project.is_some() || has_poetry;
+    if project.is_some() || has_poetry {
+        out.packaged.push(dir.to_string());
+    }
     if let Some(project) = project {
-        strings(project.get("dependencies")).for_each(|r| out.add_requirement(r));
-        for (_, extra) in tables(project.get("optional-dependencies")) {
-            strings(Some(extra)).for_each(|r| out.add_requirement(r));
+        if let Some(name) = project.get("name").and_then(Value::as_str) {
+            out.modules
+                .push(name.to_ascii_lowercase().replace(['-', '.'], "_"));
+        }
+        strings(project.get("dependencies")).for_each(|r| out.add_requirement(r, &Scope::Runtime));
+        for (name, extra) in tables(project.get("optional-dependencies")) {
+            let scope = Scope::extra(name);
+            strings(Some(extra)).for_each(|r| out.add_requirement(r, &scope));
         }
         if let Some(spec) = project.get("requires-python").and_then(Value::as_str) {
             out.min_minor = min_minor(spec);
         }
     }
-    for (_, group) in tables(doc.get("dependency-groups")) {
-        strings(Some(group)).for_each(|r| out.add_requirement(r));
+    for (name, group) in tables(doc.get("dependency-groups")) {
+        let scope = Scope::Dev(format!("dependency group `{name}`"));
+        strings(Some(group)).for_each(|r| out.add_requirement(r, &scope));
     }
     if let Some(requires) = get(&doc, &["build-system", "requires"]) {
-        strings(Some(requires)).for_each(|r| out.add_requirement(r));
+        let scope = Scope::Dev("[build-system] requires".to_string());
+        strings(Some(requires)).for_each(|r| out.add_requirement(r, &scope));
     }
     let Some(tool) = doc.get("tool").and_then(Value::as_table) else {
         return;
     };
     poetry(tool, dir, out);
+    let modules = [
+        get(tool, &["flit", "module", "name"]).and_then(Value::as_str),
+        get(tool, &["poetry", "name"]).and_then(Value::as_str),
+    ];
+    out.modules
+        .extend(modules.into_iter().flatten().map(|m| m.replace('-', "_")));
+    out.modules
+        .extend(strings(get(tool, &["setuptools", "py-modules"])).map(String::from));
     for path in [&["pdm", "dev-dependencies"][..], &["hatch", "envs"]] {
-        for (_, entry) in tables(get(tool, path)) {
+        for (name, entry) in tables(get(tool, path)) {
+            let scope = Scope::Dev(format!("[tool.{}] `{name}`", path.join(".")));
             match entry {
-                Value::Array(_) => strings(Some(entry)).for_each(|r| out.add_requirement(r)),
+                Value::Array(_) => {
+                    strings(Some(entry)).for_each(|r| out.add_requirement(r, &scope))
+                }
                 Value::Table(env) => {
                     for key in ["dependencies", "extra-dependencies"] {
-                        strings(env.get(key)).for_each(|r| out.add_requirement(r));
+                        strings(env.get(key)).for_each(|r| out.add_requirement(r, &scope));
                     }
                 }
                 _ => {}
@@ -175,7 +204,8 @@ pub fn pyproject(text: &str, dir: &str, out: &mut Declared) {
         &["uv", "dev-dependencies"][..],
         &["uv", "constraint-dependencies"],
     ] {
-        strings(get(tool, path)).for_each(|r| out.add_requirement(r));
+        let scope = Scope::Dev(format!("[tool.{}]", path.join(".")));
+        strings(get(tool, path)).for_each(|r| out.add_requirement(r, &scope));
     }
     layout(tool, dir, out);
 }
@@ -184,20 +214,33 @@ fn poetry(tool: &Table, dir: &str, out: &mut Declared) {
     let Some(poetry) = tool.get("poetry").and_then(Value::as_table) else {
         return;
     };
-    let mut sections: Vec<&Value> = ["dependencies", "dev-dependencies"]
-        .iter()
-        .filter_map(|k| poetry.get(*k))
-        .collect();
-    for (_, group) in tables(poetry.get("group")) {
-        sections.extend(group.get("dependencies"));
+    let mut sections: Vec<(&Value, Scope)> = Vec::new();
+    if let Some(deps) = poetry.get("dependencies") {
+        sections.push((deps, Scope::Runtime));
     }
-    for (name, spec) in sections.into_iter().flat_map(|s| tables(Some(s))) {
-        if name == "python" {
-            if let Some(spec) = spec.as_str() {
-                out.min_minor = out.min_minor.or_else(|| min_minor(&poetry_spec(spec)));
+    if let Some(deps) = poetry.get("dev-dependencies") {
+        sections.push((deps, Scope::Dev("[tool.poetry.dev-dependencies]".into())));
+    }
+    for (name, group) in tables(poetry.get("group")) {
+        if let Some(deps) = group.get("dependencies") {
+            sections.push((deps, Scope::Dev(format!("Poetry group `{name}`"))));
+        }
+    }
+    for (section, scope) in sections {
+        for (name, spec) in tables(Some(section)) {
+            if name == "python" {
+                if let Some(spec) = spec.as_str() {
+                    out.min_minor = out.min_minor.or_else(|| min_minor(&poetry_spec(spec)));
+                }
+                continue;
             }
-        } else {
-            out.distributions.push(name.clone());
+            // An optional main dependency is an extra's.
+            let optional = spec.get("optional").and_then(Value::as_bool) == Some(true);
+            let scope = match scope {
+                Scope::Runtime if optional => Scope::Extra(name.clone()),
+                ref other => other.clone(),
+            };
+            out.distributions.push((name.clone(), scope));
         }
     }
     for package in poetry
@@ -255,121 +298,6 @@ fn layout(tool: &Table, dir: &str, out: &mut Declared) {
         .filter_map(Value::as_str)
     {
         out.generated.push(join(dir, file.trim_start_matches("./")));
-    }
-}
-
-/// A requirements file's lines (`-r`/`-c` includes are returned for the caller to follow).
-pub fn requirements(text: &str, out: &mut Declared) -> Vec<String> {
-    out.found = true;
-    let mut includes = Vec::new();
-    let joined = text.replace("\\\n", " ");
-    for line in joined.lines().map(str::trim) {
-        let include = ["-r", "--requirement", "-c", "--constraint"]
-            .iter()
-            .find_map(|flag| line.strip_prefix(flag))
-            .filter(|rest| rest.starts_with([' ', '=']));
-        match include {
-            Some(rest) => includes.push(rest.trim_start_matches('=').trim().to_string()),
-            None => out.add_requirement(line),
-        }
-    }
-    includes
-}
-
-/// `setup.cfg`: `install_requires`, `extras_require`, `tests_require`, `setup_requires`,
-/// `package_dir` and `packages.find where`.
-pub fn setup_cfg(text: &str, dir: &str, out: &mut Declared) {
-    let mut section = String::new();
-    let mut key = String::new();
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if line.starts_with('[') {
-            section = line.trim_matches(['[', ']']).trim().to_string();
-            out.found |= section == "options";
-            key.clear();
-            continue;
-        }
-        let value = if raw.starts_with([' ', '\t']) {
-            line
-        } else if let Some((k, v)) = line.split_once(['=', ':']) {
-            key = k.trim().to_string();
-            v.trim()
-        } else {
-            continue;
-        };
-        match (section.as_str(), key.as_str()) {
-            ("options", "install_requires" | "tests_require" | "setup_requires")
-            | ("options.extras_require", _) => {
-                value
-                    .split(';')
-                    .next()
-                    .into_iter()
-                    .for_each(|r| out.add_requirement(r));
-            }
-            ("options", "python_requires") => out.min_minor = min_minor(value),
-            ("options", "package_dir") => {
-                let root = value.rsplit('=').next().unwrap_or(value);
-                if !root.is_empty() {
-                    out.add_root(dir, root);
-                }
-            }
-            ("options.packages.find", "where") => out.add_root(dir, value),
-            _ => {}
-        }
-    }
-}
-
-/// `setup.py`: every string literal that reads as a requirement (the lists passed to
-/// `install_requires`, `extras_require`, … are usually literals, sometimes via variables).
-pub fn setup_py(text: &str, out: &mut Declared) {
-    out.found = true;
-    out.add_requirement("setuptools");
-    for line in text.lines() {
-        for (i, quoted) in line.split(['"', '\'']).enumerate() {
-            let looks_like = quoted.len() < 200 && !quoted.contains(' ')
-                || quoted.contains(['<', '>', '=', ';']);
-            if i % 2 == 1 && looks_like {
-                out.add_requirement(quoted);
-            }
-        }
-    }
-}
-
-/// `Pipfile`: `[packages]` and `[dev-packages]`.
-pub fn pipfile(text: &str, out: &mut Declared) {
-    let Ok(doc) = text.parse::<Table>() else {
-        out.broken = true;
-        return;
-    };
-    out.found = true;
-    for section in ["packages", "dev-packages"] {
-        for (name, _) in tables(doc.get(section)) {
-            out.distributions.push(name.clone());
-        }
-    }
-}
-
-/// `tox.ini`: the `deps` of every test environment.
-pub fn tox_ini(text: &str, out: &mut Declared) {
-    let mut in_deps = false;
-    for raw in text.lines() {
-        let line = raw.trim();
-        if raw.starts_with('[') {
-            in_deps = false;
-        } else if let Some(rest) = line.strip_prefix("deps") {
-            in_deps = true;
-            if let Some(value) = rest.trim_start().strip_prefix('=') {
-                out.add_requirement(value.trim());
-            }
-        } else if in_deps && raw.starts_with([' ', '\t']) {
-            let requirement = line.split_once(':').map_or(line, |(_, r)| r.trim());
-            out.add_requirement(requirement);
-        } else if !raw.starts_with([' ', '\t']) {
-            in_deps = false;
-        }
     }
 }
 
@@ -441,36 +369,12 @@ write_to = "src/pkg/_version.py"
             "requests", "PyYAML", "pytest", "httpx", "black", "ruff", "mypy", "coverage",
         ] {
             assert!(
-                out.distributions.iter().any(|d| d == name),
+                out.distributions.iter().any(|(d, _)| d == name),
                 "{name}: {out:?}"
             );
         }
         assert_eq!(out.min_minor, Some(11));
         assert_eq!(out.roots, ["sub/src"]);
         assert_eq!(out.generated, ["sub/src/pkg/_version.py"]);
-
-        let mut out = Declared::default();
-        let includes = requirements(
-            "-r base.txt\nflask==2 \\\n  --hash=sha256:0\n-c constraints.txt\n",
-            &mut out,
-        );
-        assert_eq!(includes, ["base.txt", "constraints.txt"]);
-        assert_eq!(out.distributions, ["flask"]);
-
-        let mut out = Declared::default();
-        setup_cfg(
-            "[options]\ninstall_requires =\n    attrs>=20\n    click\npackage_dir =\n    =src\n[options.extras_require]\ntest = pytest\n",
-            "",
-            &mut out,
-        );
-        assert_eq!(out.distributions, ["attrs", "click", "pytest"]);
-        assert_eq!(out.roots, ["src"]);
-
-        let mut out = Declared::default();
-        tox_ini(
-            "[testenv]\ndeps =\n    pytest-cov\n    py38: mock\ncommands = pytest\n",
-            &mut out,
-        );
-        assert_eq!(out.distributions, ["pytest-cov", "mock"]);
     }
 }

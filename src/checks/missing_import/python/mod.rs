@@ -5,7 +5,10 @@ mod dists;
 mod imports;
 mod manifest;
 mod modules;
+mod other_manifests;
 mod project;
+mod report;
+mod scope;
 mod stdlib;
 
 use std::collections::{HashMap, HashSet};
@@ -14,10 +17,42 @@ use std::sync::{Arc, Mutex, OnceLock};
 use imports::Import;
 use modules::{Found, Index};
 use project::Project;
+use report::{near_miss, relative_text, unlocked_finding};
+use scope::{Class, class_of, integrates, named_in_strings};
 
-use super::{Options, diagnostic};
+use super::Options;
 use crate::checks::Diagnostic;
 use crate::lang::ParsedFile;
+
+pub use dists::normalize;
+
+/// The distributions a Python manifest at `path` declares, each with whether its own line pins
+/// it by hash (`--hash=…` in a requirements file); `None` when `path` is no Python manifest.
+pub fn declared_in(path: &str, text: &str) -> Option<Vec<(String, bool)>> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut declared = manifest::Declared::default();
+    match name {
+        "pyproject.toml" => manifest::pyproject(text, "", &mut declared),
+        "setup.cfg" => other_manifests::setup_cfg(text, "", &mut declared),
+        "Pipfile" => other_manifests::pipfile(text, &mut declared),
+        _ if project::is_requirements_file(path) => {
+            let joined = text.replace("\\\n", " ");
+            let lines = joined.lines().filter_map(|line| {
+                let name = manifest::requirement_name(line.trim())?;
+                Some((name, line.contains("--hash")))
+            });
+            return Some(lines.collect());
+        }
+        _ => return None,
+    }
+    Some(
+        declared
+            .distributions
+            .into_iter()
+            .map(|(d, _)| (d, false))
+            .collect(),
+    )
+}
 
 /// What one engine run has learned about the revision, shared by all files.
 #[derive(Default)]
@@ -37,6 +72,7 @@ pub fn check(file: &ParsedFile<'_>, options: &Options, memo: &Memo, out: &mut Ve
     let index = memo.index.get_or_init(|| Index::new(paths));
     let project = project_of(file, options, memo, index);
     let roots = roots(file.path, &project, index);
+    let class = class_of(file.path, &project, index);
     let ctx = Ctx {
         file,
         options,
@@ -44,6 +80,7 @@ pub fn check(file: &ParsedFile<'_>, options: &Options, memo: &Memo, out: &mut Ve
         index,
         project: &project,
         roots,
+        class,
     };
     for import in &imports {
         let start = out.len();
@@ -103,7 +140,7 @@ fn roots(path: &str, project: &Project, index: &Index) -> Vec<String> {
     roots
 }
 
-fn is_package(index: &Index, dir: &str) -> bool {
+pub(super) fn is_package(index: &Index, dir: &str) -> bool {
     !dir.is_empty() && index.is_file(&format!("{dir}/__init__.py"))
 }
 
@@ -111,13 +148,15 @@ fn is_package(index: &Index, dir: &str) -> bool {
 /// fine under `if TYPE_CHECKING:` and in stubs.
 const TYPE_CHECKER_MODULES: &[&str] = &["_typeshed", "typing_extensions", "mypy_extensions"];
 
-struct Ctx<'a, 'f> {
+pub(super) struct Ctx<'a, 'f> {
     file: &'a ParsedFile<'f>,
     options: &'a Options,
     memo: &'a Memo,
     index: &'a Index,
     project: &'a Project,
     roots: Vec<String>,
+    /// Library code (what users run) or the project's own tests, docs and scripts.
+    class: Class,
 }
 
 impl Ctx<'_, '_> {
@@ -139,13 +178,37 @@ impl Ctx<'_, '_> {
         let regular = hits
             .iter()
             .any(|(_, f)| !matches!(f, Found::Package { init: None }));
-        let provided = self.project.provided.contains(&top.to_ascii_lowercase());
+        let scopes = self.project.provided.get(&top.to_ascii_lowercase());
+        let provided = scopes.is_some();
         if !hits.is_empty() && (regular || !provided) {
             let roots: Vec<&str> = hits.iter().map(|(r, _)| *r).collect();
             self.first_party(import, &roots, &parts, out);
         } else if !provided && !self.index.exists_anywhere(top) && self.project.declares {
+            // Tests write modules and put directories on `sys.path` at run time.
+            if self.class == Class::Project && named_in_strings(self.file.source, top) {
+                return;
+            }
             out.push(self.undeclared(import, top));
+        } else if let Some(unlocked) = self.unlocked(top) {
+            out.push(unlocked_finding(self.file, import.node, top, &unlocked));
+        } else if let Some(scopes) = scopes
+            && self.class == Class::Library
+            && !(import.guarded || import.lazy || type_only)
+            && !scopes.iter().any(scope::Scope::for_users)
+            && !integrates(self.file.path, top)
+        {
+            out.push(self.dev_only(import, top, scopes));
         }
+    }
+
+    /// The lockfile that lacks every distribution providing `top`, when the project has one.
+    fn unlocked(&self, top: &str) -> Option<String> {
+        let (path, lock) = self.project.lock.as_ref()?;
+        let providers = self.project.providers.get(&top.to_ascii_lowercase())?;
+        // Build tools a lock rarely lists; `setup.py` declares setuptools by being there.
+        let tooling = matches!(top, "setuptools" | "pkg_resources" | "pip" | "wheel");
+        let missing = !tooling && providers.iter().all(|d| lock.get(d).is_none());
+        missing.then(|| path.clone())
     }
 
     fn relative(&self, import: &Import<'_>, out: &mut Vec<Diagnostic>) {
@@ -301,115 +364,6 @@ impl Ctx<'_, '_> {
                 .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('/'))
         })
     }
-
-    fn undeclared(&self, import: &Import<'_>, top: &str) -> Diagnostic {
-        let manifest = if self.project.dir.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.project.dir)
-        };
-        let candidates: Vec<String> = self
-            .project
-            .declared
-            .iter()
-            .chain(&self.project.provided)
-            .cloned()
-            .collect();
-        let help = match near_miss(&top.to_ascii_lowercase(), &candidates) {
-            Some(close) => format!(
-                "did you mean `{close}`, which the project declares? Otherwise declare the distribution that provides `{top}` ({manifest}pyproject.toml or requirements.txt)"
-            ),
-            None => format!(
-                "declare the distribution that provides `{top}` ({manifest}pyproject.toml or requirements.txt), or, if it is declared under another name, map it: [rules.missing-import] options = {{ mapping = {{ {top} = \"distribution\" }} }}"
-            ),
-        };
-        diagnostic(
-            self.file,
-            import.node,
-            "undeclared-package",
-            format!(
-                "`{top}` is not the standard library, not first-party, and no declared distribution provides it"
-            ),
-            top,
-            help,
-        )
-    }
-
-    fn missing_module(
-        &self,
-        import: &Import<'_>,
-        message: String,
-        close: Option<String>,
-    ) -> Diagnostic {
-        let help = match close {
-            Some(close) => {
-                format!("did you mean `{close}`? The module does not exist at this revision")
-            }
-            None => {
-                "the module does not exist at this revision: was it renamed or moved?".to_string()
-            }
-        };
-        let symbol = if import.level > 0 {
-            relative_text(import)
-        } else {
-            import.module.clone()
-        };
-        diagnostic(
-            self.file,
-            import.node,
-            "missing-module",
-            message,
-            &symbol,
-            help,
-        )
-    }
-
-    fn missing_name(
-        &self,
-        import: &Import<'_>,
-        name: &str,
-        node: tree_sitter::Node<'_>,
-        complete: &[(&str, Option<Found>)],
-    ) -> Diagnostic {
-        let module = if import.level > 0 {
-            relative_text(import)
-        } else {
-            import.module.clone()
-        };
-        let mut candidates = Vec::new();
-        for (root, found) in complete {
-            let dir = manifest::join(root, &import.module.replace('.', "/"));
-            if let Some(Found::Package { init }) = found {
-                candidates.extend(self.index.children(&dir));
-                candidates.extend(
-                    init.iter()
-                        .filter_map(|i| self.names_of(i).flatten())
-                        .flat_map(|n| n.iter().cloned().collect::<Vec<_>>()),
-                );
-            } else if let Some(Found::Module { file }) = found {
-                candidates.extend(
-                    self.names_of(file)
-                        .flatten()
-                        .into_iter()
-                        .flat_map(|n| n.iter().cloned().collect::<Vec<_>>()),
-                );
-            }
-        }
-        let help = match near_miss(name, &candidates) {
-            Some(close) => format!("did you mean `{close}`? `{module}` does not define `{name}`"),
-            None => format!(
-                "`{module}` neither defines, assigns nor imports `{name}`, and has no submodule of that name: was it renamed?"
-            ),
-        };
-        diagnostic(
-            self.file,
-            node,
-            "missing-name",
-            format!("`{module}` has no `{name}`"),
-            &format!("{module}.{name}"),
-            help,
-        )
-    }
 }
 
 /// Whether `name` is a standard-library module of one of the Python versions in `bits`.
@@ -419,47 +373,8 @@ fn is_stdlib(name: &str, bits: u8) -> bool {
         .is_ok_and(|at| stdlib::STDLIB[at].1 & bits != 0)
 }
 
-/// A module as written in a relative import: `..pkg.mod`.
-fn relative_text(import: &Import<'_>) -> String {
-    format!("{}{}", ".".repeat(import.level), import.module)
-}
-
 /// The stub next to a module (`m.py` → `m.pyi`), or the module itself.
 fn stub_of(path: &str) -> String {
     path.strip_suffix(".py")
         .map_or_else(|| path.to_string(), |stem| format!("{stem}.pyi"))
-}
-
-/// The candidate closest to `name` within a small edit distance.
-fn near_miss(name: &str, candidates: &[String]) -> Option<String> {
-    let limit = if name.len() <= 4 { 1 } else { 2 };
-    candidates
-        .iter()
-        .filter(|c| c.as_str() != name && !c.starts_with("__"))
-        .map(|c| {
-            (
-                edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                c,
-            )
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| c.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }

@@ -1,21 +1,31 @@
 //! The Python project a file belongs to: its manifests (the nearest directory holding one, and
 //! the repository root), the import names its declared distributions provide, its source roots.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::dists;
 use super::manifest::{self, Declared, join};
+use super::other_manifests;
+use super::scope::Scope;
 use crate::checks::ProjectFiles;
 use crate::checks::missing_import::Options;
+use crate::checks::missing_import::lockfiles::{Lock, PYTHON_LOCKS};
 
 /// Files that make a directory a Python project.
 const MARKERS: &[&str] = &["pyproject.toml", "setup.py", "setup.cfg"];
 
 /// What a project declares, resolved to import names.
 pub struct Project {
-    /// Top-level import names (lower case) the declared distributions provide.
-    pub provided: HashSet<String>,
+    /// Top-level import names (lower case) the declared distributions provide, with the scopes
+    /// those distributions are declared for.
+    pub provided: HashMap<String, Vec<Scope>>,
+    /// Top-level modules the project itself distributes (its name, py-modules).
+    pub modules: Vec<String>,
+    /// Import name (lower case) → the declared distributions that provide it.
+    pub providers: HashMap<String, Vec<String>>,
+    /// The project's lockfile (uv, Poetry, PDM, Pipenv) in its directory: path and packages.
+    pub lock: Option<(String, Lock)>,
     /// The declared distribution names, normalized, for near-miss suggestions.
     pub declared: Vec<String>,
     /// Source roots, repository-relative.
@@ -65,16 +75,16 @@ pub fn load(dir: &str, files: &dyn ProjectFiles, options: &Options) -> Project {
             manifest::pyproject(&t, d, &mut declared);
         }
         if let Some(t) = text(join(d, "setup.cfg")) {
-            manifest::setup_cfg(&t, d, &mut declared);
+            other_manifests::setup_cfg(&t, d, &mut declared);
         }
         if let Some(t) = text(join(d, "setup.py")) {
-            manifest::setup_py(&t, &mut declared);
+            other_manifests::setup_py(&t, &mut declared);
         }
         if let Some(t) = text(join(d, "Pipfile")) {
-            manifest::pipfile(&t, &mut declared);
+            other_manifests::pipfile(&t, &mut declared);
         }
         if let Some(t) = text(join(d, "tox.ini")) {
-            manifest::tox_ini(&t, &mut declared);
+            other_manifests::tox_ini(&t, &mut declared);
         }
     }
     let requirement_files: Vec<String> = files
@@ -93,32 +103,60 @@ pub fn load(dir: &str, files: &dyn ProjectFiles, options: &Options) -> Project {
             continue;
         };
         let base = path.rsplit_once('/').map_or("", |(d, _)| d);
-        for include in manifest::requirements(&t, &mut declared) {
+        let scope = Scope::requirements_file(&path);
+        for include in other_manifests::requirements(&t, &scope, &mut declared) {
             queue.push(normalize_path(&join(base, &include)));
         }
     }
-    finish(dir, declared, options, read)
+    let mut lock = None;
+    let packaged = declared.packaged.iter().any(|d| d == dir);
+    let pipfile = files.exists(&join(dir, "Pipfile"));
+    for name in PYTHON_LOCKS.iter().filter(|_| packaged || pipfile) {
+        let path = join(dir, name);
+        if let Some(t) = text(path.clone()) {
+            lock = Lock::parse(&path, &t).map(|l| (path, l));
+            break;
+        }
+    }
+    let mut project = finish(dir, declared, options, read);
+    project.lock = lock;
+    project
 }
 
 fn finish(dir: &str, declared: Declared, options: &Options, read: Vec<String>) -> Project {
-    let mut provided: HashSet<String> = HashSet::new();
-    let normalized: Vec<String> = declared
+    let mut provided: HashMap<String, Vec<Scope>> = HashMap::new();
+    let mut providers: HashMap<String, Vec<String>> = HashMap::new();
+    let mut add = |import: String, scope: &Scope, distribution: &str| {
+        let by = providers.entry(import.clone()).or_default();
+        if !by.iter().any(|d| d == distribution) {
+            by.push(distribution.to_string());
+        }
+        let scopes = provided.entry(import).or_default();
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    };
+    let normalized: Vec<(String, &Scope)> = declared
         .distributions
         .iter()
-        .map(|d| dists::normalize(d))
+        .map(|(d, scope)| (dists::normalize(d), scope))
         .collect();
-    for distribution in &declared.distributions {
-        provided.extend(dists::provided(distribution));
-    }
-    for (import, distributions) in &options.mapping {
-        if distributions
-            .names()
-            .iter()
-            .any(|d| normalized.contains(&dists::normalize(d)))
-        {
-            provided.insert(import.to_ascii_lowercase());
+    for (distribution, scope) in &declared.distributions {
+        for import in dists::provided(distribution) {
+            add(import, scope, distribution);
         }
     }
+    for (import, distributions) in &options.mapping {
+        for wanted in distributions.names() {
+            let wanted = dists::normalize(wanted);
+            for (_, scope) in normalized.iter().filter(|(d, _)| *d == wanted) {
+                add(import.to_ascii_lowercase(), scope, &wanted);
+            }
+        }
+    }
+    let mut normalized: Vec<String> = normalized.into_iter().map(|(d, _)| d).collect();
+    normalized.sort();
+    normalized.dedup();
     let mut roots = vec![dir.to_string(), join(dir, "src")];
     roots.extend(declared.roots);
     roots.extend(
@@ -136,6 +174,9 @@ fn finish(dir: &str, declared: Declared, options: &Options, read: Vec<String>) -
     let python_bits = if skip >= 8 { 0 } else { 0xff << skip };
     Project {
         provided,
+        modules: declared.modules,
+        providers,
+        lock: None,
         declared: normalized,
         roots,
         python_bits,
@@ -147,7 +188,7 @@ fn finish(dir: &str, declared: Declared, options: &Options, read: Vec<String>) -
 }
 
 /// `requirements.txt`, `requirements-dev.in`, `dev-requirements.txt`, `requirements/base.txt`.
-fn is_requirements_file(path: &str) -> bool {
+pub(super) fn is_requirements_file(path: &str) -> bool {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let text_file = name.ends_with(".txt") || name.ends_with(".in");
     text_file && (name.contains("requirements") || dir.rsplit('/').next() == Some("requirements"))

@@ -2,12 +2,13 @@
 //! kind (under the name code uses: the key, `-` → `_`), its own library name, its edition and
 //! its targets; and how to find the package and the workspace a file belongs to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::checks::ProjectFiles;
 
 use super::Memo;
+use super::targets::Decls;
 
 /// The kind of a dependency table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,17 +45,15 @@ pub struct Manifest {
     pub edition: Option<Option<String>>,
     /// `[package] workspace`: an explicit path to the workspace root's directory.
     pub workspace_path: Option<String>,
-    /// `[lib] name`, `[lib] path`, `[lib] proc-macro`.
+    /// `[lib] name`, `[lib] proc-macro`.
     pub lib_name: Option<String>,
-    pub lib_path: Option<String>,
     pub proc_macro: bool,
-    /// `[package] build`: `None` for the default `build.rs`, `Some(None)` for `build = false`.
-    pub build: Option<Option<String>>,
     /// Dependencies: (name in code, kind).
     pub deps: BTreeSet<(String, DepKind)>,
-    /// Paths of `[[bin]]` targets, and of `[[test]]`, `[[bench]]`, `[[example]]` targets.
-    pub bin_paths: Vec<String>,
-    pub dev_target_paths: Vec<String>,
+    /// Where each dependency (by name in code) comes from.
+    pub sources: BTreeMap<String, Source>,
+    /// The target tables and discovery switches.
+    pub targets: Decls,
     /// `[workspace]`, when present: members, excludes, dependencies, package edition.
     pub workspace: Option<Workspace>,
 }
@@ -65,6 +64,8 @@ pub struct Workspace {
     pub members: Vec<String>,
     pub exclude: Vec<String>,
     pub deps: BTreeSet<String>,
+    /// `[workspace.dependencies]` by name in code.
+    pub sources: BTreeMap<String, Source>,
     pub edition: Option<String>,
 }
 
@@ -88,11 +89,9 @@ impl Manifest {
                 .get("workspace")
                 .and_then(|v| v.as_str())
                 .map(String::from);
-            manifest.build = package.get("build").map(|v| v.as_str().map(String::from));
         }
         if let Some(lib) = table.get("lib").and_then(toml::Value::as_table) {
             manifest.lib_name = lib.get("name").and_then(|v| v.as_str()).map(String::from);
-            manifest.lib_path = lib.get("path").and_then(|v| v.as_str()).map(String::from);
             manifest.proc_macro = ["proc-macro", "proc_macro"]
                 .iter()
                 .any(|k| lib.get(*k).and_then(toml::Value::as_bool) == Some(true));
@@ -103,8 +102,7 @@ impl Manifest {
                 manifest.add_deps(target);
             }
         }
-        manifest.bin_paths = target_paths(&table, &["bin"]);
-        manifest.dev_target_paths = target_paths(&table, &["test", "bench", "example"]);
+        manifest.targets = Decls::parse(&table);
         if let Some(ws) = table.get("workspace").and_then(toml::Value::as_table) {
             manifest.workspace = Some(parse_workspace(ws));
         }
@@ -123,8 +121,9 @@ impl Manifest {
             let Some(deps) = table.get(key).and_then(toml::Value::as_table) else {
                 continue;
             };
-            for name in deps.keys() {
+            for (name, spec) in deps {
                 self.deps.insert((code_name(name), kind));
+                self.sources.insert(code_name(name), Source::of(name, spec));
             }
         }
     }
@@ -153,21 +152,6 @@ impl Manifest {
     }
 }
 
-fn target_paths(table: &toml::Table, kinds: &[&str]) -> Vec<String> {
-    let mut paths = Vec::new();
-    for kind in kinds {
-        let Some(targets) = table.get(*kind).and_then(toml::Value::as_array) else {
-            continue;
-        };
-        for target in targets.iter().filter_map(toml::Value::as_table) {
-            if let Some(path) = target.get("path").and_then(|v| v.as_str()) {
-                paths.push(normalize(path));
-            }
-        }
-    }
-    paths
-}
-
 fn parse_workspace(ws: &toml::Table) -> Workspace {
     let strings = |key: &str| -> Vec<String> {
         ws.get(key)
@@ -175,11 +159,15 @@ fn parse_workspace(ws: &toml::Table) -> Workspace {
             .map(|a| a.iter().filter_map(|v| v.as_str()).map(normalize).collect())
             .unwrap_or_default()
     };
-    let deps = ws
-        .get("dependencies")
-        .and_then(toml::Value::as_table)
+    let table = ws.get("dependencies").and_then(toml::Value::as_table);
+    let deps = table
         .map(|d| d.keys().map(|k| code_name(k)).collect())
         .unwrap_or_default();
+    let sources = table
+        .into_iter()
+        .flatten()
+        .map(|(k, spec)| (code_name(k), Source::of(k, spec)))
+        .collect();
     let edition = ws
         .get("package")
         .and_then(toml::Value::as_table)
@@ -190,8 +178,50 @@ fn parse_workspace(ws: &toml::Table) -> Workspace {
         members: strings("members"),
         exclude: strings("exclude"),
         deps,
+        sources,
         edition,
     }
+}
+
+/// Where a dependency comes from: its package name (`package = …`, else the key), and whether
+/// it is a local path, inherited from the workspace, or from git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub package: String,
+    pub path: bool,
+    pub workspace: bool,
+}
+
+impl Source {
+    fn of(key: &str, spec: &toml::Value) -> Source {
+        let field = |k: &str| spec.as_table().and_then(|t| t.get(k));
+        Source {
+            package: field("package")
+                .and_then(|p| p.as_str())
+                .unwrap_or(key)
+                .to_string(),
+            path: field("path").is_some(),
+            workspace: field("workspace").and_then(toml::Value::as_bool) == Some(true),
+        }
+    }
+}
+
+/// The registry and git packages a `Cargo.toml` text declares (dependencies of every kind and
+/// target, `[workspace.dependencies]`), by package name; path dependencies and `workspace =
+/// true` entries (declared in the workspace root) left out.
+pub fn registry_packages(text: &str) -> Option<Vec<String>> {
+    let manifest = Manifest::parse(text)?;
+    let ws = manifest.workspace.iter().flat_map(|w| w.sources.values());
+    let mut packages: Vec<String> = manifest
+        .sources
+        .values()
+        .chain(ws)
+        .filter(|s| !s.path && !s.workspace)
+        .map(|s| s.package.clone())
+        .collect();
+    packages.sort();
+    packages.dedup();
+    Some(packages)
 }
 
 /// A relative path with `.` and `x/..` components removed (leading `..` kept).
@@ -286,6 +316,23 @@ pub fn package_of(project: &dyn ProjectFiles, memo: &Memo, file: &str) -> Option
     }
 }
 
+/// The directory of the virtual workspace (a `Cargo.toml` with a `[workspace]` and no
+/// `[package]`) that holds `file` when no package does; `None` when a manifest on the way does
+/// not parse, or there is none.
+pub fn workspace_holding(project: &dyn ProjectFiles, memo: &Memo, file: &str) -> Option<String> {
+    let mut dir = parent(file);
+    loop {
+        let path = join(dir, "Cargo.toml");
+        if project.exists(&path) && manifest_at(project, memo, &path)?.workspace.is_some() {
+            return Some(dir.to_string());
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = parent(dir);
+    }
+}
+
 fn workspace_of(
     project: &dyn ProjectFiles,
     memo: &Memo,
@@ -306,9 +353,17 @@ fn workspace_of(
         let path = join(up, "Cargo.toml");
         if project.exists(&path)
             && let Some(ws) = manifest_at(project, memo, &path)
-            && ws.workspace.is_some()
+            && let Some(w) = &ws.workspace
         {
-            return Some((up.to_string(), ws));
+            // An excluded package is a workspace of its own: it inherits nothing.
+            let rel = dir.strip_prefix(up).unwrap_or(dir).trim_start_matches('/');
+            let excluded = w.exclude.iter().any(|e| {
+                rel == e.as_str()
+                    || rel
+                        .strip_prefix(e.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            });
+            return (!excluded).then(|| (up.to_string(), ws.clone()));
         }
     }
     None

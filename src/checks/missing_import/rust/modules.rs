@@ -1,23 +1,21 @@
-//! The module tree: the names each module of a file declares (items, `use` imports, `mod`
-//! declarations and where their files are), and the walk down `crate::a::b` from a module.
+//! The modules of a file: the names each declares (items, `use` imports, `mod` declarations
+//! with their `#[path]` and `cfg`), its glob imports, and the files its code names.
 //! A module whose names cannot all be known (a glob import, an item-level macro, a file that
 //! does not parse) is incomplete: nothing is reported about it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use tree_sitter::Node;
 
 use super::attrs::{Flags, attribute_flags};
-use super::manifest::{join, parent};
 
 /// A name a module declares.
 #[derive(Debug, Clone)]
 pub enum Entry {
     /// An inline `mod x { … }`: its index in the file's modules.
-    Inline(usize, Flags),
+    Inline(usize),
     /// `mod x;` in a file, with its `#[path]` if any.
-    File(Option<String>, Flags),
+    File(Option<String>),
     /// Any other item or import.
     Other,
 }
@@ -31,6 +29,20 @@ pub struct ModInfo {
     pub inline_names: Vec<String>,
     /// This module or an inline one above it has a `#[path]`: its `mod x;` files are unknown.
     pub path_attr: bool,
+    /// It has a glob import or an `include!`: it may define any name.
+    pub glob: bool,
+    /// Every module it declares, in order, including the same name declared twice under
+    /// different `cfg`s (`#[cfg(unix)] #[path = "unix.rs"] mod imp;` and the Windows one).
+    pub children: Vec<Child>,
+}
+
+/// A module declaration.
+#[derive(Debug, Clone)]
+pub enum Child {
+    /// An inline module: its index in the file's modules.
+    Inline(usize, Flags),
+    /// `mod name;`, with its `#[path]` if any.
+    File(String, Option<String>, Flags),
 }
 
 /// The modules of one file: `[0]` is the file's own.
@@ -39,10 +51,16 @@ pub struct FileModules {
     pub mods: Vec<ModInfo>,
     /// `extern crate` names (or aliases) at the file's top level.
     pub extern_crates: Vec<String>,
+    /// String literals that look like relative paths (`include!("x.rs")`, trybuild's
+    /// `"tests/ui/*.rs"`, `automod::dir!("tests/x")`): files the code names.
+    pub mentions: Vec<String>,
+    /// A macro of the file declares modules whose names are macro arguments (`mod $name;`),
+    /// or the file does not parse: not every module file it reaches can be known.
+    pub hidden_mods: bool,
 }
 
 /// Macros known not to declare modules or glob imports; their names are in their arguments.
-const ITEM_MACROS: &[&str] = &[
+pub(super) const ITEM_MACROS: &[&str] = &[
     "thread_local",
     "lazy_static",
     "bitflags",
@@ -60,6 +78,8 @@ impl FileModules {
             ..ModInfo::default()
         });
         fm.items(root, 0, src);
+        fm.mentions = path_mentions(src);
+        fm.hidden_mods |= !complete;
         fm
     }
 
@@ -120,6 +140,10 @@ impl FileModules {
                     if let Some(name) = node.child_by_field_name("name") {
                         self.add(idx, text(name), Entry::Other);
                     }
+                    // A `macro_rules!` whose expansion declares modules (serde's `crate_root!`).
+                    if node.kind() == "macro_definition" && declares_mod(text(node)) {
+                        self.hidden_mods = true;
+                    }
                 }
             }
             flags = Flags::default();
@@ -139,30 +163,64 @@ impl FileModules {
             return;
         };
         let name = name.utf8_text(src.as_bytes()).unwrap_or("").to_string();
-        let Some(body) = node.child_by_field_name("body") else {
-            self.add(idx, &name, Entry::File(path, flags));
-            return;
-        };
+        match node.child_by_field_name("body") {
+            None => self.declare_file(idx, &name, path, flags),
+            Some(body) => {
+                let child = self.declare_inline(idx, &name, path, flags);
+                self.items(body, child, src);
+            }
+        }
+    }
+
+    /// Declares `mod name;` in module `idx`.
+    pub(super) fn declare_file(
+        &mut self,
+        idx: usize,
+        name: &str,
+        path: Option<String>,
+        flags: Flags,
+    ) {
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        self.mods[idx]
+            .children
+            .push(Child::File(name.to_string(), path.clone(), flags));
+        self.add(idx, name, Entry::File(path));
+    }
+
+    /// Declares an inline `mod name { … }` in module `idx`; returns the new module's index.
+    pub(super) fn declare_inline(
+        &mut self,
+        idx: usize,
+        name: &str,
+        path: Option<String>,
+        flags: Flags,
+    ) -> usize {
+        let name = name.strip_prefix("r#").unwrap_or(name);
         let mut inline_names = self.mods[idx].inline_names.clone();
-        inline_names.push(name.clone());
-        let child = ModInfo {
-            names: HashMap::new(),
+        inline_names.push(name.to_string());
+        let info = ModInfo {
             complete: self.mods[idx].complete,
             inline_names,
             path_attr: self.mods[idx].path_attr || path.is_some(),
+            ..ModInfo::default()
         };
-        self.mods.push(child);
+        self.mods.push(info);
         let child = self.mods.len() - 1;
-        self.add(idx, &name, Entry::Inline(child, flags));
-        self.items(body, child, src);
+        self.mods[idx].children.push(Child::Inline(child, flags));
+        self.add(idx, name, Entry::Inline(child));
+        child
     }
 
-    fn add(&mut self, idx: usize, name: &str, entry: Entry) {
+    pub(super) fn add(&mut self, idx: usize, name: &str, entry: Entry) {
         let name = name.strip_prefix("r#").unwrap_or(name);
         let names = &mut self.mods[idx].names;
-        if matches!(entry, Entry::Other) && names.contains_key(name) {
+        let existing = names.get(name);
+        if matches!(entry, Entry::Other) && existing.is_some() {
             return;
         }
+        // A module declared twice (under different `cfg`s) is entered by neither.
+        let twice = matches!(existing, Some(Entry::Inline(..) | Entry::File(..)));
+        let entry = if twice { Entry::Other } else { entry };
         names.insert(name.to_string(), entry);
     }
 
@@ -176,7 +234,10 @@ impl FileModules {
             _ => None,
         };
         match node.kind() {
-            "use_wildcard" => self.mods[idx].complete = false,
+            "use_wildcard" => {
+                self.mods[idx].complete = false;
+                self.mods[idx].glob = true;
+            }
             "use_as_clause" => {
                 if let Some(alias) = node.child_by_field_name("alias") {
                     self.add(idx, &text(alias), Entry::Other);
@@ -206,145 +267,42 @@ impl FileModules {
             _ => self.mods[idx].complete = false,
         }
     }
+}
 
-    fn item_macro(&mut self, node: Node<'_>, idx: usize, src: &str) {
-        let name = node
-            .child_by_field_name("macro")
-            .map(|m| m.child_by_field_name("name").unwrap_or(m))
-            .and_then(|m| m.utf8_text(src.as_bytes()).ok())
-            .unwrap_or("");
-        if !ITEM_MACROS.contains(&name) {
-            self.mods[idx].complete = false;
-        }
-        // `mod x;` in the arguments (tokio's `cfg_net! { pub mod net; }`) is a file module,
-        // resolved from the invoking file, under whatever `cfg` the macro adds.
-        let in_macro = Flags {
-            any_cfg: true,
-            ..Flags::default()
+/// Whether macro text has a `mod` keyword followed by a name or a metavariable.
+fn declares_mod(text: &str) -> bool {
+    text.match_indices("mod").any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + 3..].trim_start();
+        before.is_none_or(|c| !c.is_alphanumeric() && c != '_')
+            && text[at + 3..].starts_with(char::is_whitespace)
+            && after.starts_with(|c: char| c == '$' || c == '_' || c.is_alphabetic())
+    })
+}
+
+/// The contents of string literals that name Rust files (`include!("x.rs")`, trybuild's
+/// `"tests/ui/*.rs"`) or, as a macro's `dir!("…")` argument, a directory of them (automod).
+fn path_mentions(src: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(start) = src[at..].find('"').map(|i| at + i) {
+        let Some(len) = src[start + 1..].find('"') else {
+            break;
         };
-        let text = |n: Node<'_>| n.utf8_text(src.as_bytes()).unwrap_or("");
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            let mut c = n.walk();
-            let toks: Vec<Node<'_>> = n.children(&mut c).collect();
-            for (i, k) in toks.iter().enumerate() {
-                if k.kind() == "identifier" {
-                    let file_mod = i > 0
-                        && text(toks[i - 1]) == "mod"
-                        && toks.get(i + 1).is_some_and(|t| t.kind() == ";");
-                    let entry = if file_mod {
-                        Entry::File(None, in_macro)
-                    } else {
-                        Entry::Other
-                    };
-                    self.add(idx, text(*k), entry);
-                } else if k.child_count() > 0 {
-                    stack.push(*k);
-                }
-            }
+        let text = &src[start + 1..start + 1 + len];
+        let plain = text.len() < 300
+            && !text.contains(char::is_whitespace)
+            && !text.contains("://")
+            && !text.contains('\\');
+        let dir_macro = src[..start].trim_end().ends_with("dir!(");
+        // A pattern without a directory (`"*.rs"`) is test data, not a list of files.
+        let file = text.ends_with(".rs") && (!text.contains('*') || text.contains('/'));
+        if plain && (file || (dir_macro && !text.trim_matches(['.', '/']).is_empty())) {
+            found.push(text.to_string());
         }
+        at = start + len + 2;
     }
-}
-
-/// A module: a file, whether that file is a `mod.rs`-like one (its `mod x;` files are in its
-/// own directory; `None` when unknown), and which of its modules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModRef {
-    pub file: String,
-    pub mod_rs: Option<bool>,
-    pub idx: usize,
-}
-
-/// What a name is in a module.
-pub enum Lookup {
-    /// Declared as a module we can enter.
-    Module(ModRef, Flags),
-    /// Declared, as something we do not (or cannot) enter.
-    Found,
-    /// Not declared, and the module's names are all known.
-    Missing,
-    /// Not declared, but the module's names are not all known.
-    Unknown,
-}
-
-/// Where the files of a module's `mod x;` declarations are, by the file and its modules.
-pub trait Files {
-    fn modules(&self, path: &str) -> Option<Arc<FileModules>>;
-    fn exists(&self, path: &str) -> bool;
-}
-
-/// Looks `name` up in module `m`.
-pub fn lookup(files: &dyn Files, m: &ModRef, name: &str) -> Lookup {
-    let Some(fm) = files.modules(&m.file) else {
-        return Lookup::Unknown;
-    };
-    let Some(info) = fm.mods.get(m.idx) else {
-        return Lookup::Unknown;
-    };
-    let name = name.strip_prefix("r#").unwrap_or(name);
-    match info.names.get(name) {
-        None if info.complete => Lookup::Missing,
-        None => Lookup::Unknown,
-        Some(Entry::Other) => Lookup::Found,
-        Some(Entry::Inline(idx, flags)) => Lookup::Module(
-            ModRef {
-                file: m.file.clone(),
-                mod_rs: m.mod_rs,
-                idx: *idx,
-            },
-            *flags,
-        ),
-        Some(Entry::File(path, flags)) => match mod_file(files, m, info, name, path.as_deref()) {
-            Some(next) => Lookup::Module(next, *flags),
-            None => Lookup::Found,
-        },
-    }
-}
-
-/// The file of `mod name;` in module `m`, when it can be known.
-fn mod_file(
-    files: &dyn Files,
-    m: &ModRef,
-    info: &ModInfo,
-    name: &str,
-    path: Option<&str>,
-) -> Option<ModRef> {
-    if info.path_attr {
-        return None;
-    }
-    if let Some(path) = path {
-        if !info.inline_names.is_empty() || path.is_empty() {
-            return None;
-        }
-        let file = join(parent(&m.file), path);
-        return files.exists(&file).then_some(ModRef {
-            file,
-            mod_rs: None,
-            idx: 0,
-        });
-    }
-    let mut dir = if m.mod_rs? {
-        parent(&m.file).to_string()
-    } else {
-        let stem = m.file.strip_suffix(".rs")?;
-        stem.to_string()
-    };
-    for inline in &info.inline_names {
-        dir = join(&dir, inline);
-    }
-    let flat = join(&dir, &format!("{name}.rs"));
-    let nested = join(&dir, &format!("{name}/mod.rs"));
-    match (files.exists(&flat), files.exists(&nested)) {
-        (true, false) => Some(ModRef {
-            file: flat,
-            mod_rs: Some(false),
-            idx: 0,
-        }),
-        (false, true) => Some(ModRef {
-            file: nested,
-            mod_rs: Some(true),
-            idx: 0,
-        }),
-        _ => None,
-    }
+    found.sort();
+    found.dedup();
+    found
 }

@@ -47,12 +47,39 @@ pub struct ModPath<'t> {
     pub scope: usize,
 }
 
+impl<'t> ModPath<'t> {
+    /// The module a glob import (`use super::super::a::*`) imports from: every segment is one.
+    pub fn glob(anchor: Anchor, mut segs: Vec<(&'t str, Node<'t>)>, scope: usize) -> Self {
+        let mut anchor = anchor;
+        if let Anchor::Super(n) = &mut anchor {
+            while segs.first().is_some_and(|(s, _)| *s == "super") {
+                segs.remove(0);
+                *n += 1;
+            }
+        }
+        ModPath {
+            anchor,
+            checked: segs.len(),
+            segs,
+            scope,
+        }
+    }
+}
+
+/// A glob import: `use head::segs::*`.
+pub struct Glob<'t> {
+    pub head: Head<'t>,
+    pub segs: Vec<(&'t str, Node<'t>)>,
+}
+
 /// An inline module (`[0]` is the file's own module).
 pub struct Scope<'t> {
     pub name: &'t str,
     pub parent: Option<usize>,
-    /// A glob import or an item-level `include!`: names may come from anywhere.
+    /// A glob in a macro's arguments or an item-level `include!`: names may come from anywhere.
     pub opaque: bool,
+    /// Its glob imports.
+    pub globs: Vec<Glob<'t>>,
     /// Declared inside a function body (a block, not a module path).
     pub in_fn: bool,
 }
@@ -68,7 +95,7 @@ pub struct Scan<'t> {
 
 /// The start of a path: an identifier, `::`, `crate`, `self`, `super`, or something else.
 #[derive(Clone, Copy)]
-pub(super) enum Head<'t> {
+pub enum Head<'t> {
     Ident(&'t str, Node<'t>),
     Colon,
     Crate,
@@ -90,23 +117,6 @@ const ITEM_KINDS: &[&str] = &[
     "static_item",
     "macro_definition",
     "associated_type",
-];
-
-/// Standard macros that may stand where an item does; their arguments are ordinary code.
-const STD_MACROS: &[&str] = &[
-    "thread_local",
-    "assert",
-    "assert_eq",
-    "const_assert",
-    "compile_error",
-];
-
-/// Macros whose token trees are code for another crate (a proc macro's output).
-const QUOTE_MACROS: &[&str] = &[
-    "quote",
-    "quote_spanned",
-    "parse_quote",
-    "parse_quote_spanned",
 ];
 
 #[derive(Clone, Copy)]
@@ -132,6 +142,7 @@ impl<'t> Scan<'t> {
                 name: "",
                 parent: None,
                 opaque: false,
+                globs: Vec::new(),
                 in_fn: false,
             }],
             crates: Vec::new(),
@@ -188,6 +199,7 @@ impl<'t> Scan<'t> {
                         name,
                         parent: Some(at.scope),
                         opaque: false,
+                        globs: Vec::new(),
                         in_fn: at.in_fn,
                     });
                     at.scope = self.scopes.len() - 1;
@@ -288,119 +300,6 @@ impl<'t> Scan<'t> {
         attribute_flags(self.text(path), args.map(|a| self.text(a)))
     }
 
-    fn macro_invocation(&mut self, node: Node<'t>, at: At) {
-        let Some(mac) = node.child_by_field_name("macro") else {
-            return;
-        };
-        if mac.kind() == "scoped_identifier" {
-            self.path(mac, RefKind::Path, at);
-        }
-        let name = mac
-            .child_by_field_name("name")
-            .map_or(self.text(mac), |n| self.text(n));
-        if at.item_level && name.starts_with("include") {
-            self.scopes[at.scope].opaque = true;
-        }
-        if QUOTE_MACROS.contains(&name) || at.flags.no_token_trees {
-            return;
-        }
-        if let Some(tree) =
-            node.named_child(u32::try_from(node.named_child_count().saturating_sub(1)).unwrap_or(0))
-            && tree.kind() == "token_tree"
-        {
-            let mut inner = at;
-            inner.flags.token_tree = true;
-            inner.use_only = at.item_level && !STD_MACROS.contains(&name);
-            self.token_tree(tree, inner, false);
-        }
-    }
-
-    /// The names a `macro_rules!` body may declare count as local.
-    fn macro_def_locals(&mut self, node: Node<'t>) {
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            let mut c = n.walk();
-            let kids: Vec<Node<'t>> = n.children(&mut c).collect();
-            for (i, k) in kids.iter().enumerate() {
-                if k.kind() == "identifier"
-                    && kids.get(i + 1).is_none_or(|next| next.kind() != "::")
-                {
-                    self.locals.insert(self.text(*k));
-                } else if k.child_count() > 0 {
-                    stack.push(*k);
-                }
-            }
-        }
-    }
-
-    /// A token tree: `a :: b` sequences are paths; other identifiers may be declared names.
-    /// `relative`: the tree follows `::` (a `use a::{…}` list inside a macro).
-    fn token_tree(&mut self, tree: Node<'t>, at: At, relative: bool) {
-        let mut c = tree.walk();
-        let toks: Vec<Node<'t>> = tree.children(&mut c).collect();
-        let kind_at = |i: usize| toks.get(i).map_or("", |t| t.kind());
-        let mut i = 0;
-        while i < toks.len() {
-            let tok = toks[i];
-            let prev = if i == 0 { "" } else { kind_at(i - 1) };
-            match tok.kind() {
-                // An attribute (`#[allow(clippy::x)]`) is not a path to check.
-                "token_tree" if prev == "#" || (prev == "!" && i >= 2 && kind_at(i - 2) == "#") => {
-                }
-                "token_tree" => self.token_tree(tok, at, prev == "::"),
-                "*" if prev == "::" => self.scopes[at.scope].opaque = true,
-                "identifier" if self.text(tok) == "macro_rules" && kind_at(i + 1) == "!" => {
-                    i += 3;
-                    continue;
-                }
-                "identifier" | "crate" | "self" | "super"
-                    if !matches!(prev, "::" | "$" | "." | "#" | "'" | "@") =>
-                {
-                    let mut segs = vec![(self.text(tok), tok)];
-                    let mut j = i + 1;
-                    while kind_at(j) == "::" && matches!(kind_at(j + 1), "identifier" | "super") {
-                        segs.push((self.text(toks[j + 1]), toks[j + 1]));
-                        j += 2;
-                    }
-                    // The last segment may be a name a `use` in the tree imports.
-                    if let Some(&(last, node)) = segs.last()
-                        && node.kind() == "identifier"
-                    {
-                        self.locals.insert(last);
-                    }
-                    let after_use = i > 0 && self.text(toks[i - 1]) == "use";
-                    if at.use_only && !after_use {
-                        i = j;
-                        continue;
-                    }
-                    let list = toks.get(i + 2).is_some_and(|t| {
-                        t.kind() == "token_tree" && self.text(*t).starts_with('{')
-                    });
-                    if segs.len() == 1 {
-                        if !relative && kind_at(i + 1) == "::" && tok.kind() == "identifier" && list
-                        {
-                            self.crate_ref(self.text(tok), tok, RefKind::TokenTree, at, false);
-                        }
-                    } else if !relative {
-                        let head = match tok.kind() {
-                            "crate" => Head::Crate,
-                            "self" => Head::SelfMod,
-                            "super" => Head::Super,
-                            _ => Head::Ident(self.text(tok), tok),
-                        };
-                        let rest = segs.split_off(1);
-                        let checked = rest.len().saturating_sub(1);
-                        self.emit(head, rest, checked, RefKind::TokenTree, at);
-                    }
-                    i = j;
-                    continue;
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-
     pub(super) fn crate_ref(
         &mut self,
         name: &'t str,
@@ -449,7 +348,7 @@ impl<'t> Scan<'t> {
         (head, segs)
     }
 
-    fn path(&mut self, node: Node<'t>, kind: RefKind, at: At) {
+    pub(super) fn path(&mut self, node: Node<'t>, kind: RefKind, at: At) {
         let (head, segs) = self.segments(node);
         let checked = segs.len().saturating_sub(1);
         self.emit(head, segs, checked, kind, at);

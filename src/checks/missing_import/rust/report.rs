@@ -7,9 +7,12 @@ use std::collections::HashSet;
 use crate::checks::Diagnostic;
 
 use super::Memo;
+use super::globs::GlobScopes;
 use super::manifest::{DepKind, Edition, Package, join, manifest_at};
 use super::paths::{CrateRef, RefKind, Scan};
-use super::resolve::{Resolver, build_script, lib_root, relative, roots};
+use super::reach::glob;
+use super::resolve::Resolver;
+use super::targets::{Kind, Target};
 use crate::checks::ProjectFiles;
 use crate::checks::missing_import::{Options, diagnostic};
 use crate::lang::ParsedFile;
@@ -31,57 +34,30 @@ const TOOLS: &[&str] = &[
     "miri",
 ];
 
-/// What a file is to its package, for which dependencies it sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Library or binary code.
-    Src,
-    /// The build script.
-    Build,
-    /// Tests, benches, examples.
-    Dev,
-    /// Anything else: it may be included from anywhere.
-    Other,
+/// The dependency kinds code of a target sees; `test`: compiled as a unit test.
+fn visible(kind: Kind, test: bool) -> &'static [DepKind] {
+    match kind {
+        Kind::Lib | Kind::Bin if test => &[DepKind::Normal, DepKind::Dev],
+        Kind::Lib | Kind::Bin => &[DepKind::Normal],
+        Kind::Test | Kind::Bench | Kind::Example => &[DepKind::Normal, DepKind::Dev],
+        Kind::Build => &[DepKind::Build],
+    }
 }
 
-impl Class {
-    pub fn of(pkg: &Package, file: &str) -> Class {
-        let rel = relative(pkg, file);
-        let m = &pkg.manifest;
-        if build_script(pkg).as_deref() == Some(rel) {
-            Class::Build
-        } else if ["tests/", "benches/", "examples/"]
-            .iter()
-            .any(|d| rel.starts_with(d))
-            || m.dev_target_paths.iter().any(|p| p == rel)
-        {
-            Class::Dev
-        } else if rel.starts_with("src/")
-            || lib_root(pkg) == rel
-            || m.bin_paths.iter().any(|p| p == rel)
-        {
-            Class::Src
-        } else {
-            Class::Other
-        }
+/// The table a crate used by a target of `kind` belongs in.
+fn table_for(kind: Option<Kind>) -> &'static str {
+    match kind {
+        Some(Kind::Build) => DepKind::Build.table(),
+        Some(k) if k.is_dev() => DepKind::Dev.table(),
+        _ => DepKind::Normal.table(),
     }
+}
 
-    fn kinds(self, test: bool) -> &'static [DepKind] {
-        match self {
-            Class::Src if test => &[DepKind::Normal, DepKind::Dev],
-            Class::Src => &[DepKind::Normal],
-            Class::Build => &[DepKind::Build],
-            Class::Dev => &[DepKind::Normal, DepKind::Dev],
-            Class::Other => &[DepKind::Normal, DepKind::Dev, DepKind::Build],
-        }
-    }
-
-    fn table(self) -> &'static str {
-        match self {
-            Class::Build => DepKind::Build.table(),
-            Class::Dev => DepKind::Dev.table(),
-            Class::Src | Class::Other => DepKind::Normal.table(),
-        }
+/// A target as messages name it: "library", "binary `rg`", "test `integration`".
+fn describe(target: &Target) -> String {
+    match target.kind {
+        Kind::Lib | Kind::Build => target.kind.describe().to_string(),
+        k => format!("{} `{}`", k.describe(), target.name),
     }
 }
 
@@ -113,10 +89,10 @@ pub fn undeclared(
     resolver: &Resolver<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let class = Class::of(pkg, file.path);
     let modern = pkg.edition() == Edition::Modern;
     let lib = pkg.manifest.lib_crate();
     let mut seen = HashSet::new();
+    let globs = GlobScopes::new(scan, resolver);
     let mut root_crates: Option<Vec<String>> = None;
     // `extern crate rustc_*` means the compiler's own crates are available (`rustc_private`).
     let rustc_private = scan
@@ -133,7 +109,7 @@ pub fn undeclared(
                 && (scan.locals.contains(name)
                     || scan.locals.contains(r.name)
                     || scan.locals.contains(format!("r#{name}").as_str())
-                    || opaque(scan, r.scope)))
+                    || globs.may_bring(scan, r.scope, name)))
             || options.allow.iter().any(|a| a == name)
             || r.flags.custom_cfg
             || (!modern && r.kind != RefKind::ExternCrate)
@@ -144,7 +120,16 @@ pub fn undeclared(
             continue;
         }
         let m = &pkg.manifest;
-        if m.has(name, class.kinds(r.flags.test)) {
+        let kinds = m.kinds_of(name);
+        // Declared, and every target that compiles the file sees it (any kind, for a file no
+        // target reaches).
+        let seen_by_all = resolver.vias().iter().all(|v| {
+            let kind = resolver.targets[v.target].kind;
+            visible(kind, r.flags.test)
+                .iter()
+                .any(|k| kinds.contains(k))
+        });
+        if !kinds.is_empty() && seen_by_all {
             continue;
         }
         if m.deps
@@ -153,46 +138,32 @@ pub fn undeclared(
         {
             continue;
         }
-        let root_crates = root_crates.get_or_insert_with(|| root_extern_crates(resolver, pkg));
+        let root_crates = root_crates.get_or_insert_with(|| root_extern_crates(resolver));
         if r.kind != RefKind::ExternCrate && root_crates.iter().any(|c| c == name) {
             continue;
         }
-        if let Some(d) = report(file, pkg, class, r, name, resolver) {
+        if let Some(d) = report(file, pkg, r, name, resolver) {
             out.push(d);
         }
     }
 }
 
-/// The module or one around it has a glob import or an `include!`.
-fn opaque(scan: &Scan<'_>, scope: usize) -> bool {
-    let mut at = Some(scope);
-    while let Some(i) = at {
-        if scan.scopes[i].opaque {
-            return true;
-        }
-        at = scan.scopes[i].parent;
-    }
-    false
-}
-
-/// `extern crate` names of the crate roots that may include the file: the extern prelude.
-fn root_extern_crates(resolver: &Resolver<'_>, pkg: &Package) -> Vec<String> {
-    use super::modules::Files as _;
+/// `extern crate` names of the crate roots that include the file (of every target when none
+/// does): the extern prelude.
+fn root_extern_crates(resolver: &Resolver<'_>) -> Vec<String> {
+    use super::tree::Files as _;
+    let targets = &resolver.targets;
+    let vias = resolver.vias();
+    let roots: Vec<&str> = if vias.is_empty() {
+        targets.iter().map(|t| t.root.as_str()).collect()
+    } else {
+        vias.iter()
+            .map(|v| targets[v.target].root.as_str())
+            .collect()
+    };
     let mut names = Vec::new();
-    let mut files = vec![
-        join(&pkg.dir, &lib_root(pkg)),
-        join(&pkg.dir, "src/main.rs"),
-    ];
-    files.extend(
-        roots(pkg, resolver.file.path)
-            .candidates
-            .into_iter()
-            .map(|(r, _)| r),
-    );
-    for path in files {
-        if resolver.exists(&path)
-            && let Some(fm) = resolver.modules(&path)
-        {
+    for path in roots {
+        if let Some(fm) = resolver.modules(path) {
             names.extend(fm.extern_crates.iter().cloned());
         }
     }
@@ -203,64 +174,26 @@ fn root_extern_crates(resolver: &Resolver<'_>, pkg: &Package) -> Vec<String> {
 fn report(
     file: &ParsedFile<'_>,
     pkg: &Package,
-    class: Class,
     r: &CrateRef<'_>,
     name: &str,
     resolver: &Resolver<'_>,
 ) -> Option<Diagnostic> {
-    let manifest_path = pkg.manifest_path();
     let kinds = pkg.manifest.kinds_of(name);
-    let package = pkg.name();
-    let chains = || resolver.chains(pkg);
+    let vias = resolver.vias();
     let (message, help) = if kinds.is_empty() {
-        let non_root = !roots(pkg, file.path).is_root;
-        if non_root && chains().iter().any(|c| c.iter().any(|(_, f)| f.custom_cfg)) {
+        let custom = vias
+            .iter()
+            .any(|v| v.chain.iter().any(|(_, f)| f.custom_cfg));
+        if custom {
             return None;
         }
+        let kind = vias.first().map(|v| resolver.targets[v.target].kind);
         (
-            format!("`{name}` is not a dependency of package `{package}`"),
-            undeclared_help(resolver.project, resolver.memo, pkg, class, name),
+            format!("`{name}` is not a dependency of package `{}`", pkg.name()),
+            undeclared_help(resolver.project, resolver.memo, pkg, kind, name),
         )
     } else {
-        if r.flags.token_tree || r.flags.any_cfg {
-            return None;
-        }
-        match class {
-            Class::Src => {
-                let chains = chains();
-                let plain = |c: &Vec<(_, super::attrs::Flags)>| {
-                    c.iter()
-                        .all(|(_, f): &(_, super::attrs::Flags)| !f.any_cfg && !f.test)
-                };
-                if chains.is_empty() || !chains.iter().all(plain) {
-                    return None;
-                }
-                if kinds.contains(&DepKind::Dev) {
-                    (
-                        format!(
-                            "`{name}` is only a dev-dependency of package `{package}`, and this is not test code"
-                        ),
-                        format!(
-                            "add it to [dependencies] in {manifest_path}, or use it only under #[cfg(test)]"
-                        ),
-                    )
-                } else {
-                    (
-                        format!(
-                            "`{name}` is only a build-dependency of package `{package}`, for build.rs"
-                        ),
-                        format!("add it to [dependencies] in {manifest_path}"),
-                    )
-                }
-            }
-            Class::Build => (
-                format!(
-                    "`{name}` is not a build-dependency of package `{package}`: build.rs sees only [build-dependencies]"
-                ),
-                format!("add it to [build-dependencies] in {manifest_path}"),
-            ),
-            Class::Dev | Class::Other => return None,
-        }
+        wrong_kind(pkg, r, name, &kinds, resolver)?
     };
     Some(diagnostic(
         file,
@@ -272,15 +205,66 @@ fn report(
     ))
 }
 
+/// A crate declared only as a kind of dependency that a target compiling this file does not
+/// see (a dev-dependency in library code), when the code and its modules are under no `cfg`.
+fn wrong_kind(
+    pkg: &Package,
+    r: &CrateRef<'_>,
+    name: &str,
+    kinds: &[DepKind],
+    resolver: &Resolver<'_>,
+) -> Option<(String, String)> {
+    if r.flags.token_tree || r.flags.any_cfg {
+        return None;
+    }
+    let manifest_path = pkg.manifest_path();
+    let package = pkg.name();
+    let via = resolver.vias().iter().find(|v| {
+        let plain = v.chain.iter().all(|(_, f)| !f.any_cfg && !f.test);
+        let test = r.flags.test;
+        plain
+            && !visible(resolver.targets[v.target].kind, test)
+                .iter()
+                .any(|k| kinds.contains(k))
+    })?;
+    let target = &resolver.targets[via.target];
+    let what = describe(target);
+    Some(match target.kind {
+        Kind::Build => (
+            format!(
+                "`{name}` is not a build-dependency of package `{package}`: build.rs sees only [build-dependencies]"
+            ),
+            format!("add it to [build-dependencies] in {manifest_path}"),
+        ),
+        Kind::Lib | Kind::Bin if kinds.contains(&DepKind::Dev) => (
+            format!(
+                "`{name}` is only a dev-dependency of package `{package}`, and this is {what} code, not test code"
+            ),
+            format!(
+                "add it to [dependencies] in {manifest_path}, or use it only under #[cfg(test)]"
+            ),
+        ),
+        _ => (
+            format!(
+                "`{name}` is only a build-dependency of package `{package}`, for build.rs, and this is {what} code"
+            ),
+            format!(
+                "add it to {} in {manifest_path}",
+                table_for(Some(target.kind))
+            ),
+        ),
+    })
+}
+
 fn undeclared_help(
     project: &dyn ProjectFiles,
     memo: &Memo,
     pkg: &Package,
-    class: Class,
+    kind: Option<Kind>,
     name: &str,
 ) -> String {
     let manifest_path = pkg.manifest_path();
-    let table = class.table();
+    let table = table_for(kind);
     let near = pkg
         .manifest
         .deps
@@ -382,23 +366,6 @@ fn members_declaring(
     found
 }
 
-/// A workspace member pattern: `*` matches within one path component.
-fn glob(pattern: &str, path: &str) -> bool {
-    let (p, s): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
-    p.len() == s.len()
-        && p.iter()
-            .zip(&s)
-            .all(|(p, s)| wildcard(p.as_bytes(), s.as_bytes()))
-}
-
-fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
-        Some((c, rest)) => s.first() == Some(c) && wildcard(rest, &s[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +379,5 @@ mod tests {
                 && same_crate("xml_rs", "xml")
         );
         assert!(close("serde_jsn", "serde_json") && !close("foo", "bar"));
-        assert!(glob("crates/*", "crates/a") && !glob("crates/*", "crates/a/b"));
     }
 }

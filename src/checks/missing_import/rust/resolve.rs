@@ -1,8 +1,8 @@
-//! Where a file sits in its crate: the crate roots that may include it and the chain of
-//! modules from each root down to it; and the check of `crate::`/`self::`/`super::` paths
-//! against that tree.
+//! Where a file sits in its crates (the chains of modules from each target's root down to
+//! it), and the check of `crate::`/`self::`/`super::` paths against that tree.
 
 use std::cell::OnceCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::checks::ProjectFiles;
@@ -10,17 +10,21 @@ use crate::lang::ParsedFile;
 
 use super::Memo;
 use super::attrs::Flags;
-use super::manifest::{Package, join, normalize, parent};
-use super::modules::{FileModules, Files, Lookup, ModRef, lookup};
+use super::modules::FileModules;
 use super::paths::{Anchor, ModPath, Scan};
+use super::reach::Via;
+use super::targets::Target;
+use super::tree::{Files, Lookup, ModRef, lookup};
 
 /// The files a check may look at: the checked file (already parsed) and the rest, memoised.
 pub struct Resolver<'a> {
     pub project: &'a dyn ProjectFiles,
     pub memo: &'a Memo,
     pub file: &'a ParsedFile<'a>,
+    /// The package's targets, and the ways they reach the file.
+    pub targets: Arc<Vec<Target>>,
+    pub vias: Vec<Via>,
     current: OnceCell<Arc<FileModules>>,
-    chains: OnceCell<Vec<Vec<(ModRef, Flags)>>>,
 }
 
 impl Files for Resolver<'_> {
@@ -40,162 +44,38 @@ impl Files for Resolver<'_> {
     fn exists(&self, path: &str) -> bool {
         self.project.exists(path)
     }
-}
 
-/// The roots of the crates that may include a file, each with the module names from the root
-/// down to the file.
-pub struct Roots {
-    pub is_root: bool,
-    pub candidates: Vec<(String, Vec<String>)>,
-}
-
-/// The package-relative path of a file.
-pub fn relative<'p>(pkg: &Package, file: &'p str) -> &'p str {
-    if pkg.dir.is_empty() {
-        file
-    } else {
-        file.strip_prefix(&pkg.dir)
-            .and_then(|r| r.strip_prefix('/'))
-            .unwrap_or(file)
+    fn text(&self, path: &str) -> Option<Arc<str>> {
+        self.project.read(path)
     }
-}
-
-/// The package-relative path of the build script, if the package has one.
-pub fn build_script(pkg: &Package) -> Option<String> {
-    match &pkg.manifest.build {
-        None => Some("build.rs".to_string()),
-        Some(Some(path)) => Some(normalize(path)),
-        Some(None) => None,
-    }
-}
-
-/// The package-relative path of the library root.
-pub fn lib_root(pkg: &Package) -> String {
-    pkg.manifest
-        .lib_path
-        .as_deref()
-        .map_or_else(|| "src/lib.rs".to_string(), normalize)
-}
-
-fn auto_target(parts: &[&str]) -> bool {
-    match parts {
-        ["src", "bin", file] => file.ends_with(".rs"),
-        ["src", "bin", _, "main.rs"] => true,
-        [dir, file] => matches!(*dir, "tests" | "benches" | "examples") && file.ends_with(".rs"),
-        [dir, _, "main.rs"] => matches!(*dir, "tests" | "benches" | "examples"),
-        _ => false,
-    }
-}
-
-/// The crate roots that may include `file`.
-pub fn roots(pkg: &Package, file: &str) -> Roots {
-    let rel = relative(pkg, file);
-    let m = &pkg.manifest;
-    let lib = lib_root(pkg);
-    let parts: Vec<&str> = rel.split('/').collect();
-    let is_root = rel == lib
-        || rel == "src/main.rs"
-        || build_script(pkg).as_deref() == Some(rel)
-        || m.bin_paths
-            .iter()
-            .chain(&m.dev_target_paths)
-            .any(|p| p == rel)
-        || auto_target(&parts);
-    let mut candidates = Vec::new();
-    if is_root {
-        candidates.push((rel.to_string(), Vec::new()));
-    } else if parts.len() >= 4 && parts[0] == "src" && parts[1] == "bin" {
-        candidates.push((
-            format!("src/bin/{}/main.rs", parts[2]),
-            components(&parts[3..]),
-        ));
-    } else if parts.len() >= 3 && matches!(parts[0], "tests" | "benches" | "examples") {
-        candidates.push((
-            format!("{}/{}/main.rs", parts[0], parts[1]),
-            components(&parts[2..]),
-        ));
-    } else if parts[0] == "src" {
-        for root in [lib.as_str(), "src/main.rs"] {
-            let dir = parent(root);
-            if let Some(rest) = rel.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
-                let rest: Vec<&str> = rest.split('/').collect();
-                candidates.push((root.to_string(), components(&rest)));
-            }
-        }
-    }
-    candidates.dedup();
-    let candidates = candidates
-        .into_iter()
-        .filter(|(_, comps)| comps.iter().all(|c| is_ident(c)))
-        .map(|(root, comps)| (join(&pkg.dir, &root), comps))
-        .collect();
-    Roots {
-        is_root,
-        candidates,
-    }
-}
-
-fn components(parts: &[&str]) -> Vec<String> {
-    let mut comps: Vec<String> = parts
-        .iter()
-        .map(|p| p.strip_suffix(".rs").unwrap_or(p).to_string())
-        .collect();
-    if comps.last().is_some_and(|c| c == "mod") {
-        comps.pop();
-    }
-    comps
-}
-
-fn is_ident(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(project: &'a dyn ProjectFiles, memo: &'a Memo, file: &'a ParsedFile<'a>) -> Self {
+    pub fn new(
+        project: &'a dyn ProjectFiles,
+        memo: &'a Memo,
+        file: &'a ParsedFile<'a>,
+        targets: Arc<Vec<Target>>,
+    ) -> Self {
         Resolver {
             project,
             memo,
             file,
+            targets,
+            vias: Vec::new(),
             current: OnceCell::new(),
-            chains: OnceCell::new(),
         }
     }
 
-    /// The verified chains of modules from a crate root down to the file, with the flags of
-    /// each `mod` declaration on the way.
-    pub fn chains(&self, pkg: &Package) -> &[Vec<(ModRef, Flags)>] {
-        self.chains.get_or_init(|| {
-            let roots = roots(pkg, self.file.path);
-            let mut chains = Vec::new();
-            for (root, comps) in roots.candidates {
-                if !self.exists(&root) {
-                    continue;
-                }
-                let mut chain = vec![(
-                    ModRef {
-                        file: root,
-                        mod_rs: Some(true),
-                        idx: 0,
-                    },
-                    Flags::default(),
-                )];
-                let verified = comps.iter().all(|comp| {
-                    let last = &chain[chain.len() - 1].0;
-                    match lookup(self, last, comp) {
-                        Lookup::Module(next, flags) => {
-                            chain.push((next, flags));
-                            true
-                        }
-                        _ => false,
-                    }
-                });
-                let end = &chain[chain.len() - 1].0;
-                if verified && end.file == self.file.path && end.idx == 0 {
-                    chains.push(chain);
-                }
-            }
-            chains
-        })
+    /// The ways the package's targets reach the file.
+    pub fn vias(&self) -> &[Via] {
+        &self.vias
+    }
+
+    /// The chains of modules from a crate root down to the file, with the flags of each `mod`
+    /// declaration on the way.
+    pub fn chains(&self) -> Vec<&[(ModRef, Flags)]> {
+        self.vias().iter().map(|v| v.chain.as_slice()).collect()
     }
 
     /// The inline modules of the file from its top to `scope`; `None` inside a function body.
@@ -216,7 +96,7 @@ impl<'a> Resolver<'a> {
         let mut cur = top.clone();
         for name in names.iter().rev() {
             match lookup(self, &cur, name) {
-                Lookup::Module(next, _) if next.file == cur.file => cur = next,
+                Lookup::Module(next) if next.file == cur.file => cur = next,
                 _ => return None,
             }
             refs.push(cur.clone());
@@ -225,8 +105,8 @@ impl<'a> Resolver<'a> {
     }
 
     /// Where a module path starts, once per way the file is included.
-    fn starts(&self, pkg: &Package, scan: &Scan<'_>, path: &ModPath<'_>) -> Vec<ModRef> {
-        let chains = self.chains(pkg);
+    fn starts(&self, scan: &Scan<'_>, path: &ModPath<'_>) -> Vec<ModRef> {
+        let chains = self.chains();
         let pseudo;
         let stacks: Vec<Vec<ModRef>> = if chains.is_empty() {
             let name = self.file.path.rsplit('/').next().unwrap_or("");
@@ -271,13 +151,8 @@ impl<'a> Resolver<'a> {
 
     /// The index of the first segment of `path` that names nothing, when it names nothing
     /// from every start.
-    pub fn missing_segment(
-        &self,
-        pkg: &Package,
-        scan: &Scan<'_>,
-        path: &ModPath<'_>,
-    ) -> Option<usize> {
-        let starts = self.starts(pkg, scan, path);
+    pub fn missing_segment(&self, scan: &Scan<'_>, path: &ModPath<'_>) -> Option<usize> {
+        let starts = self.starts(scan, path);
         let mut found = None;
         for start in starts.iter() {
             let at = self.walk(start.clone(), path)?;
@@ -289,10 +164,35 @@ impl<'a> Resolver<'a> {
         found
     }
 
+    /// The names of the module `path` leads to (from every start), when they can all be known:
+    /// what `use path::*` imports.
+    pub fn module_names(&self, scan: &Scan<'_>, path: &ModPath<'_>) -> Option<HashSet<String>> {
+        let starts = self.starts(scan, path);
+        if starts.is_empty() {
+            return None;
+        }
+        let mut names = HashSet::new();
+        for mut cur in starts {
+            for (name, _) in &path.segs {
+                match lookup(self, &cur, name) {
+                    Lookup::Module(next) => cur = next,
+                    _ => return None,
+                }
+            }
+            let fm = self.modules(&cur.file)?;
+            let info = fm.mods.get(cur.idx)?;
+            if info.glob {
+                return None;
+            }
+            names.extend(info.names.keys().cloned());
+        }
+        Some(names)
+    }
+
     fn walk(&self, mut cur: ModRef, path: &ModPath<'_>) -> Option<usize> {
         for (i, (name, _)) in path.segs.iter().take(path.checked).enumerate() {
             match lookup(self, &cur, name) {
-                Lookup::Module(next, _) => cur = next,
+                Lookup::Module(next) => cur = next,
                 Lookup::Missing => return Some(i),
                 Lookup::Found | Lookup::Unknown => return None,
             }

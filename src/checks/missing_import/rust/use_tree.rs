@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use super::paths::{At, Head, RefKind, Scan};
+use super::paths::{At, Glob, Head, RefKind, Scan};
 
 /// The path a `use` list sits under: its head and segments.
 #[derive(Clone)]
@@ -55,14 +55,19 @@ impl<'t> Scan<'t> {
             }
             "use_list" => self.use_list(node, prefix, at),
             "use_wildcard" => {
-                self.scopes[at.scope].opaque = true;
                 let full = match node.named_child(0) {
                     Some(path) => self.join(prefix, path),
                     None => prefix.cloned(),
                 };
-                if let Some(full) = full {
-                    self.leaf(full, true, at);
-                }
+                let Some(full) = full else {
+                    self.scopes[at.scope].opaque = true;
+                    return;
+                };
+                self.scopes[at.scope].globs.push(Glob {
+                    head: full.head,
+                    segs: full.segs.clone(),
+                });
+                self.leaf(full, true, at);
             }
             _ => {}
         }
