@@ -330,7 +330,7 @@ fn wait_for(repo: &Repo, store: &Store, id: &str) -> anyhow::Result<ExitStatus> 
         }
         let now = match run.state {
             RunState::Queued => format!(
-                "waiting for {}",
+                "waiting: {}",
                 queue::waiting_for(store, id, max_parallel, budget)?
             ),
             RunState::Preparing => "preparing its worktree".into(),

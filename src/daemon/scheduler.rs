@@ -27,6 +27,13 @@ impl Running {
         self.runs.lock().map_or(0, |r| r.len())
     }
 
+    /// Forgets run `id`, which has recorded its end: its place is free before its thread is gone.
+    fn ended(&self, id: &str) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.retain(|(run, _, _)| run != id);
+        }
+    }
+
     fn reap(&self) {
         if let Ok(mut runs) = self.runs.lock() {
             runs.retain(|(_, _, handle)| !handle.is_finished());
@@ -230,6 +237,14 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
         }
         start(daemon, running, run, task, agent, settings.clone());
     }
+    // Every place taken while runs started by hand wait: look again soon, whatever quiet says,
+    // in case a place frees without a wake-up reaching this loop.
+    let hand_started_waiting = store
+        .runs(&[RunState::Queued])
+        .is_ok_and(|q| q.iter().any(|r| !queue::is_automatic(&r.trigger)));
+    if hand_started_waiting && running.active() >= settings.tasks.max_parallel {
+        return Some(earliest(due, Duration::from_secs(1)));
+    }
     due
 }
 
@@ -249,6 +264,7 @@ fn start(
     let thread_token = token.clone();
     let git_dir = daemon.git_dir.clone();
     let shared: Arc<Shared> = daemon.shared.clone();
+    let places = running.clone();
     let id = run.id.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("run-{id}"))
@@ -268,6 +284,9 @@ fn start(
             };
             let state = runner::execute(&env, &run, &task, &agent, &thread_token);
             tracing::info!(run = %run.id, state = %state, "run ended");
+            // The next pass, which this wakes, must see the place free: the thread itself is
+            // still finishing.
+            places.ended(&run.id);
             shared.schedule.notify_one();
         });
     match spawned {

@@ -1,6 +1,7 @@
 //! The findings cache: one SQLite database, `<git-common-dir>/gatehouse/cache/findings.db`,
-//! keyed by a hash of (settings fingerprint, path, blob id). Lookups go to the database as the
-//! check asks; results are kept in memory and written at the end of the check in one
+//! keyed by a hash of (settings fingerprint, path, blob id), each value an [`Entry`] in the
+//! compact form of `codec`. Lookups go to the database as the check asks (one connection per
+//! checking thread); results are kept in memory and written at the end of the check in one
 //! transaction. The database is a cache: it never syncs to disk, a write that fails only costs
 //! a future re-check, and a file SQLite cannot read is deleted and started anew.
 
@@ -101,7 +102,7 @@ impl Cache {
                 .ok()?;
             // Decoded from SQLite's own buffer, not a copy of it.
             let decoded = select.query_row([key.as_bytes()], |row| {
-                Ok(serde_json::from_slice(row.get_ref(0)?.as_blob()?).ok())
+                Ok(codec::decode(row.get_ref(0)?.as_blob()?))
             });
             decoded.optional().ok()??
         })
@@ -133,13 +134,9 @@ impl Cache {
         if self.dir.is_none() {
             return;
         }
-        let key = self.key(path, blob);
-        // Sized for a typical diagnostic, so the buffer rarely grows while it is written.
-        let mut bytes = Vec::with_capacity(64 + 320 * entry.diagnostics.len());
-        if serde_json::to_writer(&mut bytes, entry).is_ok()
-            && let Ok(mut pending) = self.pending.lock()
-        {
-            pending.push((key, bytes));
+        let (key, value) = (self.key(path, blob), codec::encode(entry));
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push((key, value));
         }
     }
 
@@ -281,5 +278,6 @@ fn is_unreadable(e: &rusqlite::Error) -> bool {
     )
 }
 
+mod codec;
 #[cfg(test)]
 mod tests;

@@ -3,12 +3,12 @@
 //! rules on threads whose stack fits the deepest tree a check may walk.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
 use super::project::{self, Revision, Tracker};
 use super::suppress::Suppressions;
+use super::threads::{ThreadRepos, pool};
 use super::{Configured, Counters, EngineError, cache};
 use crate::checks::{Diagnostic, Finding, NoProject, ProjectFiles, file_too_large, parse_error};
 use crate::config::read::{UnsafeFile, read_regular};
@@ -70,20 +70,6 @@ struct Pending<'j> {
 /// Up to this many files are checked without the thread pool: the everyday push checks one or
 /// two files, and waking threads would cost more than the check.
 const FEW: usize = 4;
-
-/// The threads that parse and check: their stack fits [`lang::MAX_DEPTH`] levels of recursion.
-fn pool() -> Result<&'static rayon::ThreadPool, EngineError> {
-    static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("gatehouse-check-{i}"))
-            .stack_size(CHECK_STACK_SIZE)
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| EngineError::Threads(e.clone()))
-}
 
 /// Checks `jobs`: each file is looked up in the cache, else read and parsed, in one parallel
 /// pass (no serial phase between the cache and the parse). The caller writes the new results
@@ -163,44 +149,6 @@ fn check_few(repo: &Repo, ctx: &Ctx<'_>, jobs: &[&Job]) -> Result<Vec<Finding>, 
         Err(e) => return Err(EngineError::Threads(e.to_string())),
     }
     Ok(findings)
-}
-
-/// Sorts findings by path, line, column and rule, on the checking threads when they are many.
-pub(super) fn sort(findings: &mut [Finding]) -> Result<(), EngineError> {
-    let order = |a: &Finding, b: &Finding| {
-        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
-    };
-    if findings.len() < 4096 {
-        findings.sort_by(order);
-    } else {
-        pool()?.install(|| findings.par_sort_by(order));
-    }
-    Ok(())
-}
-
-/// One git handle per pool thread (a handle cannot be shared across threads).
-struct ThreadRepos {
-    slots: Vec<Mutex<git2::Repository>>,
-}
-
-impl ThreadRepos {
-    fn new(repo: &Repo, threads: usize) -> Result<ThreadRepos, EngineError> {
-        let slots = (0..threads.max(1))
-            .map(|_| repo.reopen().map(Mutex::new))
-            .collect::<Result<_, _>>()?;
-        Ok(ThreadRepos { slots })
-    }
-
-    /// Runs `f` with this thread's handle.
-    fn with<T>(&self, f: impl FnOnce(&git2::Repository) -> T) -> T {
-        let slot = rayon::current_thread_index()
-            .and_then(|i| self.slots.get(i))
-            .or_else(|| self.slots.first());
-        match slot {
-            Some(slot) => f(&slot.lock().unwrap_or_else(PoisonError::into_inner)),
-            None => unreachable!("ThreadRepos::new opens at least one handle"),
-        }
-    }
 }
 
 /// Reads a pending file (a blob, without copying it, or a working-tree file) and checks it.

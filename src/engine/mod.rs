@@ -8,6 +8,7 @@ mod dependencies;
 mod files;
 mod project;
 mod suppress;
+mod threads;
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,7 +157,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
     findings.retain(|f| {
         f.level != Level::Off && request.level_at_least.is_none_or(|min| f.level >= min)
     });
-    checking::sort(&mut findings)?;
+    threads::sort(&mut findings)?;
     let stats = Stats {
         files_checked: selection.jobs.len()
             - counters.skipped_binary.load(Ordering::Relaxed)

@@ -11,6 +11,7 @@ use git2::Oid;
 use crate::checks::ProjectFiles;
 use crate::config::read::read_regular;
 use crate::git::{self, IndexFile, Repo, hash_blob};
+use tree::TreeFiles;
 
 /// The largest working-tree file a check may read beside the checked one (a manifest, a module):
 /// only regular files are read, so a symlink to `/dev/zero` or a FIFO reads as absent.
@@ -20,7 +21,7 @@ const PROJECT_FILE_CAP: u64 = 64 * 1024 * 1024;
 enum Store {
     /// A commit's tree, read one directory at a time as checks ask (a one-file push reads the
     /// directories on that file's path, not the whole tree).
-    Tree(Oid),
+    Tree(TreeFiles),
     /// The index: content by blob id.
     Blobs(HashMap<String, Oid>),
     /// The working tree, with the index's entries to recognise unchanged files.
@@ -30,26 +31,12 @@ enum Store {
     },
 }
 
-/// What a directory of a tree holds, by name.
-type Dir = HashMap<String, Item>;
-
-/// A tree entry: a file (blob, symbolic links included), a directory, or something else (a
-/// submodule).
-#[derive(Clone, Copy)]
-enum Item {
-    Blob(Oid),
-    Tree(Oid),
-    Other,
-}
-
 /// The checked revision as a whole.
 pub struct Revision {
     store: Store,
     /// The sorted file list, built the first time a check asks for it.
     paths: OnceLock<Vec<String>>,
     repo: Mutex<git2::Repository>,
-    /// The directories of a [`Store::Tree`] read so far (`None`: not a directory).
-    dirs: Mutex<HashMap<String, Option<Arc<Dir>>>>,
     contents: Mutex<HashMap<String, Option<Arc<str>>>>,
     listing: OnceLock<String>,
 }
@@ -57,7 +44,7 @@ pub struct Revision {
 impl Revision {
     /// The files of a commit's tree.
     pub fn tree(repo: &Repo, tree: Oid) -> git::Result<Revision> {
-        Revision::new(repo, Store::Tree(tree))
+        Revision::new(repo, Store::Tree(TreeFiles::new(tree)))
     }
 
     /// The files of the index.
@@ -85,7 +72,6 @@ impl Revision {
             store,
             paths: OnceLock::new(),
             repo: Mutex::new(repo.reopen()?),
-            dirs: Mutex::new(HashMap::new()),
             contents: Mutex::new(HashMap::new()),
             listing: OnceLock::new(),
         })
@@ -96,12 +82,7 @@ impl Revision {
     pub fn paths(&self) -> &[String] {
         self.paths.get_or_init(|| {
             let mut paths: Vec<String> = match &self.store {
-                Store::Tree(tree) => self
-                    .repo
-                    .lock()
-                    .ok()
-                    .and_then(|repo| tree_paths(&repo, *tree))
-                    .unwrap_or_default(),
+                Store::Tree(tree) => tree.paths(&self.repo).unwrap_or_default(),
                 Store::Blobs(files) => files.keys().cloned().collect(),
                 Store::Worktree { index, .. } => {
                     let mut paths: Vec<String> = index.keys().cloned().collect();
@@ -119,8 +100,8 @@ impl Revision {
 
     /// The tree of a commit's revision.
     pub fn tree_id(&self) -> Option<Oid> {
-        match self.store {
-            Store::Tree(tree) => Some(tree),
+        match &self.store {
+            Store::Tree(tree) => Some(tree.root),
             Store::Blobs(_) | Store::Worktree { .. } => None,
         }
     }
@@ -144,7 +125,7 @@ impl Revision {
     /// Whether `path` is a file of the revision.
     pub fn exists(&self, path: &str) -> bool {
         match &self.store {
-            Store::Tree(_) => matches!(self.item(path), Some(Item::Blob(_))),
+            Store::Tree(tree) => tree.blob(&self.repo, path).is_some(),
             Store::Blobs(files) => files.contains_key(path),
             Store::Worktree { workdir, index } => {
                 index.contains_key(path) || workdir.join(path).is_file()
@@ -156,10 +137,7 @@ impl Revision {
     /// file; in the working tree, a directory on disk (as Python's import system sees it).
     pub fn is_dir(&self, path: &str) -> bool {
         match &self.store {
-            Store::Tree(_) => {
-                let path = path.trim_end_matches('/');
-                well_formed(path) && self.dir(path).is_some_and(|dir| self.holds_a_file(&dir))
-            }
+            Store::Tree(tree) => tree.is_dir(&self.repo, path),
             Store::Blobs(_) => {
                 let prefix = format!("{}/", path.trim_end_matches('/'));
                 let paths = self.paths();
@@ -173,10 +151,7 @@ impl Revision {
     /// The blob id of `path` in this revision, `None` when it does not exist.
     pub fn blob_id(&self, path: &str) -> Option<Oid> {
         match &self.store {
-            Store::Tree(_) => match self.item(path)? {
-                Item::Blob(id) => Some(id),
-                Item::Tree(_) | Item::Other => None,
-            },
+            Store::Tree(tree) => tree.blob(&self.repo, path),
             Store::Blobs(files) => files.get(path).copied(),
             Store::Worktree { workdir, index } => {
                 let file = workdir.join(path);
@@ -192,82 +167,6 @@ impl Revision {
                     .map(|bytes| hash_blob(&bytes))
             }
         }
-    }
-
-    /// The entry at `path` of a [`Store::Tree`].
-    fn item(&self, path: &str) -> Option<Item> {
-        if !well_formed(path) {
-            return None;
-        }
-        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-        self.dir(parent)?.get(name).copied()
-    }
-
-    /// The directory at `path` (`""`: the root) of a [`Store::Tree`], read once.
-    fn dir(&self, path: &str) -> Option<Arc<Dir>> {
-        let Store::Tree(root) = &self.store else {
-            return None;
-        };
-        if let Some(known) = self.dirs.lock().ok()?.get(path) {
-            return known.clone();
-        }
-        let id = if path.is_empty() {
-            Some(*root)
-        } else {
-            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-            match self.dir(parent)?.get(name) {
-                Some(Item::Tree(id)) => Some(*id),
-                _ => None,
-            }
-        };
-        let dir = id.and_then(|id| self.read_dir(id)).map(Arc::new);
-        self.dirs.lock().ok()?.insert(path.to_string(), dir.clone());
-        dir
-    }
-
-    fn read_dir(&self, id: Oid) -> Option<Dir> {
-        let repo = self.repo.lock().ok()?;
-        let tree = repo.find_tree(id).ok()?;
-        let items = tree.iter().map(|entry| {
-            let item = match entry.kind() {
-                Some(git2::ObjectType::Blob) => Item::Blob(entry.id()),
-                Some(git2::ObjectType::Tree) => Item::Tree(entry.id()),
-                _ => Item::Other,
-            };
-            (
-                String::from_utf8_lossy(entry.name_bytes()).into_owned(),
-                item,
-            )
-        });
-        Some(items.collect())
-    }
-
-    /// Whether a directory holds a file, at any depth (git keeps no empty directories, but a
-    /// directory may hold only submodules). Iterative: a hostile tree may nest deep.
-    fn holds_a_file(&self, dir: &Dir) -> bool {
-        fn scan(dir: &Dir, subdirs: &mut Vec<Oid>) -> bool {
-            for item in dir.values() {
-                match item {
-                    Item::Blob(_) => return true,
-                    Item::Tree(id) => subdirs.push(*id),
-                    Item::Other => {}
-                }
-            }
-            false
-        }
-        let mut subdirs = Vec::new();
-        if scan(dir, &mut subdirs) {
-            return true;
-        }
-        while let Some(id) = subdirs.pop() {
-            if self
-                .read_dir(id)
-                .is_some_and(|sub| scan(&sub, &mut subdirs))
-            {
-                return true;
-            }
-        }
-        false
     }
 
     fn load(&self, path: &str) -> Option<Arc<str>> {
@@ -295,28 +194,6 @@ impl Revision {
         }
         loaded
     }
-}
-
-/// A path as the file list spells them: not empty, no empty component.
-fn well_formed(path: &str) -> bool {
-    !path.is_empty() && !path.split('/').any(str::is_empty)
-}
-
-/// Every file (blob) of a tree, recursively.
-fn tree_paths(repo: &git2::Repository, tree: Oid) -> Option<Vec<String>> {
-    let tree = repo.find_tree(tree).ok()?;
-    let mut paths = Vec::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        if entry.kind() == Some(git2::ObjectType::Blob) {
-            paths.push(format!(
-                "{dir}{}",
-                String::from_utf8_lossy(entry.name_bytes())
-            ));
-        }
-        git2::TreeWalkResult::Ok
-    })
-    .ok()?;
-    Some(paths)
 }
 
 /// A revision as one file's check sees it, recording what the check looked at.
@@ -428,3 +305,4 @@ pub fn still_valid(deps: &Dependencies, revision: Option<&Revision>) -> bool {
 
 #[cfg(test)]
 mod tests;
+mod tree;

@@ -104,7 +104,7 @@ mod tests {
         Finding {
             rule: "untyped-function",
             code: "ANN001".into(),
-            level: if i % 3 == 0 {
+            level: if i.is_multiple_of(3) {
                 Level::Warn
             } else {
                 Level::Block
@@ -115,8 +115,8 @@ mod tests {
             end_line: 6,
             end_column: 7,
             message: format!("Missing \"annotation\"\nfor `x{i}`\t\\"),
-            symbol: (i % 2 == 0).then(|| format!("x{i}")),
-            help: (i % 5 != 0).then(|| "add one".to_string()),
+            symbol: i.is_multiple_of(2).then(|| format!("x{i}")),
+            help: (!i.is_multiple_of(5)).then(|| "add one".to_string()),
             owners: vec!["alice".into()],
         }
     }

@@ -224,9 +224,9 @@ pub fn waiting_for(
         return Ok(format!("queued behind {}", ahead.join(", ")));
     }
     if is_automatic(&run.trigger) {
-        return Ok("the repository to be quiet (automatic runs wait for it)".into());
+        return Ok("the repository is not quiet yet (automatic runs wait for quiet)".into());
     }
-    Ok("the daemon to start it".into())
+    Ok("the daemon has not taken it yet".into())
 }
 
 /// Whether process `pid` is alive (a zombie is not).

@@ -239,7 +239,7 @@ static META: RuleMeta = RuleMeta {
     default_level: Level::Block,
     languages: &[Language::Python, Language::Rust],
     codes: CODES,
-    version: 1,
+    version: 2,
     uses_project: true,
     per_file: false,
     module_source: include_str!("mod.rs"),

@@ -135,3 +135,47 @@ fn a_trees_file_list_digest_is_kept_by_tree_id() {
     assert_eq!(other.listing(hash_blob(b"another tree")), None);
     assert_eq!(Cache::disabled().listing(tree), None);
 }
+
+#[test]
+fn entries_survive_the_stored_form_and_anything_else_is_a_miss() {
+    use super::codec::{decode, encode};
+    let full = Entry {
+        diagnostics: vec![
+            ("untyped-function".into(), diag()),
+            (
+                "missing-import".into(),
+                Diagnostic {
+                    level: Some(crate::config::Level::Warn),
+                    code: "missing-module".into(),
+                    line: u32::MAX,
+                    column: 0,
+                    end_line: 7,
+                    end_column: 8,
+                    message: "µ \"quoted\"\nnext".into(),
+                    symbol: Some("pkg.mod".into()),
+                    help: None,
+                },
+            ),
+        ],
+        deps: Dependencies {
+            files: vec![
+                ("a/__init__.py".into(), Some("abc".into())),
+                ("b.py".into(), None),
+            ],
+            listing: Some("digest".into()),
+            dirs: vec![("a".into(), true), ("c".into(), false)],
+        },
+    };
+    for entry in [Entry::default(), entry(3), full.clone()] {
+        assert_eq!(decode(&encode(&entry)), Some(entry));
+    }
+    let bytes = encode(&full);
+    for cut in 0..bytes.len() {
+        assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(decode(&longer), None);
+    let json = serde_json::to_vec(&full).unwrap();
+    assert_eq!(decode(&json), None, "an older JSON value is a miss");
+}

@@ -30,15 +30,53 @@ fn a_hand_started_run_starts_now_however_busy_the_repository_is() {
         "a hand-started run left the queue {:?} after `task run` started",
         started.elapsed()
     );
+    // A run queued behind a running one starts as soon as that one ends, quiet or not, and
     // --wait says what it waits for, then the outcome.
+    let config = std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap();
+    repo.write(
+        ".gatehouse/config.toml",
+        config.replace(
+            "STANDIN_PROMPT_COPY",
+            "STANDIN_SLEEP = \"2\", STANDIN_PROMPT_COPY",
+        ),
+    );
     repo.write("docs/other.txt", "x\n");
     repo.commit("another base");
-    let waited = repo.gatehouse(&["task", "run", "docs", "--wait"]);
-    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let first = repo
+        .env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
+        .args(["task", "run", "docs"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    repo.write("docs/third.txt", "x\n");
+    repo.commit("a third base");
+    let mut waiting = repo
+        .env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
+        .args(["task", "run", "docs", "--wait"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = Instant::now();
+    while waiting.try_wait().unwrap().is_none() {
+        if since.elapsed() > Duration::from_secs(30) {
+            let _ = waiting.kill();
+            panic!(
+                "the queued hand-started run never started: {:?}",
+                runs(&repo)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let waited = waiting.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&waited.stderr);
+    assert!(waited.status.success(), "{stderr}");
     assert!(
-        waited.stderr.contains("is working") && waited.stderr.contains("ready for review"),
-        "{}",
-        waited.stderr
+        stderr.contains("waiting: a run is already running")
+            && stderr.contains("is working")
+            && stderr.contains("ready for review"),
+        "{stderr}"
     );
     assert!(!id.is_empty());
 }

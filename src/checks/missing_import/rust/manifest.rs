@@ -368,3 +368,44 @@ fn workspace_of(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::missing_import::tests::MemProject;
+
+    #[test]
+    fn packages_their_workspace_and_its_exclusions() {
+        let project = MemProject::from_fixture(
+            "# --- Cargo.toml\n[workspace]\nmembers = [\"crates/*\"]\nexclude = [\"crates/alone\"]\n[workspace.dependencies]\njson = { package = \"serde_json\", version = \"1\" }\n\
+             # --- crates/a/Cargo.toml\n[package]\nname = \"a\"\n[dependencies]\njson = { workspace = true }\nlocal = { path = \"../b\" }\n\
+             # --- crates/a/src/lib.rs\n\
+             # --- crates/alone/Cargo.toml\n[package]\nname = \"alone\"\n\
+             # --- crates/alone/src/lib.rs\n\
+             # --- tools/x.rs\n",
+        );
+        let memo = Memo::default();
+        let a = package_of(&project, &memo, "crates/a/src/lib.rs").unwrap();
+        assert_eq!(a.workspace.as_ref().map(|(d, _)| d.as_str()), Some(""));
+        assert!(a.manifest.sources["json"].workspace && a.manifest.sources["local"].path);
+        let ws = a
+            .workspace
+            .as_ref()
+            .and_then(|(_, w)| w.workspace.as_ref())
+            .unwrap();
+        assert_eq!(ws.sources["json"].package, "serde_json");
+        let alone = package_of(&project, &memo, "crates/alone/src/lib.rs").unwrap();
+        assert!(alone.workspace.is_none());
+        assert!(package_of(&project, &memo, "tools/x.rs").is_none());
+        assert_eq!(
+            workspace_holding(&project, &memo, "tools/x.rs").as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            registry_packages(
+                "[dependencies]\nserde = \"1\"\nlocal = { path = \"x\" }\nws = { workspace = true }\n[workspace.dependencies]\nj = { package = \"serde_json\" }\n"
+            ),
+            Some(vec!["serde".to_string(), "serde_json".to_string()])
+        );
+    }
+}
