@@ -304,9 +304,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("agent");
         std::fs::write(&script, "#!/opt/venv/bin/python3 -u\nprint(1)\n").unwrap();
-        assert_eq!(shebang(&script), Some(PathBuf::from("/opt/venv/bin/python3")));
+        assert_eq!(
+            shebang(&script),
+            Some(PathBuf::from("/opt/venv/bin/python3"))
+        );
         std::fs::write(&script, "#!python3\n").unwrap();
-        assert_eq!(shebang(&script), None, "a relative interpreter is looked up on PATH");
+        assert_eq!(
+            shebang(&script),
+            None,
+            "a relative interpreter is looked up on PATH"
+        );
         std::fs::write(&script, [0x7f, b'E', b'L', b'F']).unwrap();
         assert_eq!(shebang(&script), None);
     }

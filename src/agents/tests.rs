@@ -403,7 +403,10 @@ fn gemini_success_reads_stats_and_prices_them() {
     let expected = (10108.0 * 1.25 + 8192.0 * 0.31 + 43.0 * 10.0) / 1e6;
     let cost = outcome.usage.cost_usd.expect("priced");
     assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
-    assert!(outcome.cost_estimated, "gemini reports no cost: the price table's is an estimate");
+    assert!(
+        outcome.cost_estimated,
+        "gemini reports no cost: the price table's is an estimate"
+    );
     assert_eq!(
         outcome.final_message.as_deref(),
         Some("I updated standin-edit.txt.")

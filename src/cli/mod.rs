@@ -131,7 +131,10 @@ pub mod env {
         let mut found = Vec::new();
         let get = |k: &str| std::env::var(k).ok();
         if skip() {
-            found.push(format!("GATEHOUSE_SKIP={}", get("GATEHOUSE_SKIP").unwrap_or_default()));
+            found.push(format!(
+                "GATEHOUSE_SKIP={}",
+                get("GATEHOUSE_SKIP").unwrap_or_default()
+            ));
         }
         if get("HUSKY").as_deref() == Some("0") {
             found.push("HUSKY=0".into());
@@ -139,7 +142,9 @@ pub mod env {
         if let Some(v) = get("LEFTHOOK").filter(|v| v == "0" || v == "false") {
             found.push(format!("LEFTHOOK={v}"));
         }
-        if let Some(v) = get("SKIP").filter(|v| v.split(',').any(|id| id.trim().starts_with("gatehouse"))) {
+        if let Some(v) =
+            get("SKIP").filter(|v| v.split(',').any(|id| id.trim().starts_with("gatehouse")))
+        {
             found.push(format!("SKIP={v}"));
         }
         found

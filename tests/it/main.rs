@@ -10,7 +10,7 @@ mod hostile;
 mod imports;
 mod imports_layouts;
 mod managers;
-mod review_page;
 mod review_loop;
+mod review_page;
 mod sensitive;
 mod tasks;

@@ -234,7 +234,9 @@ fn merge_messages_say_what_happened() {
     let forwarded = git_run(&repo, &["merge", "--ff-only", "later"]);
     assert_eq!(forwarded.code, 0, "{}", forwarded.stderr);
     assert!(
-        forwarded.stderr.contains("this fast-forward brought findings")
+        forwarded
+            .stderr
+            .contains("this fast-forward brought findings")
             && forwarded.stderr.contains(".github/workflows/other.yml"),
         "{}",
         forwarded.stderr
