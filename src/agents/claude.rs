@@ -320,7 +320,8 @@ impl ClaudeEvents {
             self.failed_writes
                 .iter()
                 .filter(|(id, _, text)| {
-                    refused_by_the_system(text) && !denied.iter().any(|(d, _)| *d == Some(id))
+                    super::refused_by_the_system(text)
+                        && !denied.iter().any(|(d, _)| *d == Some(id))
                 })
                 .map(|(_, call, text)| format!("{call}: {text}")),
         );
@@ -392,22 +393,6 @@ fn describe_call(name: &str, input: Option<&Value>) -> String {
         Some(path) => format!("{name} {path}"),
         None => name.to_string(),
     }
-}
-
-/// A tool error that is the system refusing a write, not the tool's own complaint ("String to
-/// replace not found", "File has not been read yet", …), which Claude handles itself.
-fn refused_by_the_system(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
-        "eacces",
-        "eperm",
-        "erofs",
-        "permission denied",
-        "operation not permitted",
-        "read-only file system",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
 }
 
 /// The usage the run is charged: `modelUsage` summed over models (it includes side requests

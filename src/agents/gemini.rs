@@ -384,12 +384,13 @@ impl GeminiEvents {
         let output = str_at(event, "output").unwrap_or("");
         let failed = str_at(event, "status") == Some("error");
         let refused = if call.starts_with(SHELL_TOOL) {
-            refused_by_the_system(output) || (failed && refused_by_the_system(message))
+            super::refused_by_the_system(output)
+                || (failed && super::refused_by_the_system(message))
         } else {
             failed
                 && (matches!(kind, "path_not_in_workspace" | "permission_denied")
                     || message.starts_with("Path not in workspace")
-                    || refused_by_the_system(message))
+                    || super::refused_by_the_system(message))
         };
         if refused {
             let why = if message.is_empty() { output } else { message };
@@ -412,22 +413,6 @@ fn describe_call(name: &str, parameters: Option<&Value>) -> String {
         Some(path) => format!("{name} {path}"),
         None => name.to_string(),
     }
-}
-
-/// A tool error that is the system refusing a write, not the tool's own complaint ("could not
-/// find the string to replace", …), which the model handles itself.
-fn refused_by_the_system(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
-        "eacces",
-        "eperm",
-        "erofs",
-        "permission denied",
-        "operation not permitted",
-        "read-only file system",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
 }
 
 /// A result's error message, with the API error in it made readable.

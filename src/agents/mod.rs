@@ -426,6 +426,22 @@ struct Report {
     final_message: Option<String>,
 }
 
+/// Whether a tool's error is the system refusing a write (Landlock, file modes) rather than the
+/// tool's own complaint ("String to replace not found", …), which the model handles itself.
+fn refused_by_the_system(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "eacces",
+        "eperm",
+        "erofs",
+        "permission denied",
+        "operation not permitted",
+        "read-only file system",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
 /// The last `max` characters of `text`, trimmed; `None` when empty.
 fn tail_text(text: &str, max: usize) -> Option<String> {
     let text = text.trim();
