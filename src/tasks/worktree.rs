@@ -100,24 +100,7 @@ pub fn create(
         .branch(&branch, &commit, false)
         .map_err(git("cannot create branch", branch.clone()))?
         .into_reference();
-    let path = worktree_path(root, run_id);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(root)
-        .map_err(|source| WorktreeError::Io {
-            path: root.to_path_buf(),
-            source,
-        })?;
-    let mut options = WorktreeAddOptions::new();
-    options.reference(Some(&reference));
-    let worktree = repo
-        .worktree(&worktree_name(run_id), &path, Some(&options))
-        .map_err(git("cannot create worktree", path.display().to_string()))?;
-    worktree
-        .lock(Some(&format!("gatehouse run {run_id}")))
-        .map_err(git("cannot lock worktree", path.display().to_string()))?;
-    Ok(path)
+    add_locked(repo, root, run_id, &reference)
 }
 
 /// A worktree for run `run_id` checked out on the existing branch `branch`, which must be at
@@ -139,6 +122,17 @@ pub fn create_on(
             expected: base,
         });
     }
+    add_locked(repo, root, run_id, &reference)
+}
+
+/// Adds run `run_id`'s worktree under `root` (created private) on `reference`, locked with the
+/// run id.
+fn add_locked(
+    repo: &Repository,
+    root: &Path,
+    run_id: &str,
+    reference: &git2::Reference<'_>,
+) -> Result<PathBuf, WorktreeError> {
     let path = worktree_path(root, run_id);
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -149,7 +143,7 @@ pub fn create_on(
             source,
         })?;
     let mut options = WorktreeAddOptions::new();
-    options.reference(Some(&reference));
+    options.reference(Some(reference));
     let worktree = repo
         .worktree(&worktree_name(run_id), &path, Some(&options))
         .map_err(git("cannot create worktree", path.display().to_string()))?;
