@@ -38,7 +38,7 @@ sdist() {
     local name=$1 version=$2 dest=$3 archive
     archive=$(ls "$dl" 2>/dev/null | grep -i "^${name}-${version}\.\(tar\.gz\|zip\)$" | head -1 || true)
     if [ -z "$archive" ]; then
-        python3 -m pip download -q --no-deps --no-binary :all: "$name==$version" -d "$dl" >/dev/null 2>&1 \
+        python3 -m pip download -q --retries 5 --timeout 60 --no-deps --no-binary :all: "$name==$version" -d "$dl" >/dev/null 2>&1 \
             || { echo "  $name $version: download failed" >&2; return 1; }
         archive=$(ls "$dl" | grep -i "^${name}-${version}\.\(tar\.gz\|zip\)$" | head -1)
     fi

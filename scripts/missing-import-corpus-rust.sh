@@ -4,7 +4,7 @@
 crate() {
     local name=$1 version=$2 dest=$3 file=$dl/$1-$2.crate
     if [ ! -s "$file" ]; then
-        curl -sSfL "https://static.crates.io/crates/$name/$name-$version.crate" -o "$file.tmp" && mv "$file.tmp" "$file" \
+        curl -sSfL --retry 4 --retry-delay 3 --retry-all-errors --connect-timeout 20 "https://static.crates.io/crates/$name/$name-$version.crate" -o "$file.tmp" && mv "$file.tmp" "$file" \
             || { echo "  $name $version: download failed" >&2; return 1; }
     fi
     mkdir -p "$dest" && tar -xzf "$file" -C "$dest" --strip-components=1
@@ -97,7 +97,9 @@ rust_corpus() {
     clap_ws && pristine "clap workspace 4.5.51" "$work/rs/clap-ws" || fail=1
     serde_ws && pristine "serde workspace 1.0.228" "$work/rs/serde-ws" || fail=1
     local spec
-    for spec in ripgrep@14.1.1 tokio@1.48.0 rusqlite@0.37.0 rayon@1.11.0 git2@0.20.2; do
+    # lazy_static and scopeguard: edition 2015 (no `edition` key).
+    for spec in ripgrep@14.1.1 tokio@1.48.0 rusqlite@0.37.0 rayon@1.11.0 git2@0.20.2 \
+        lazy_static@1.5.0 scopeguard@1.2.0; do
         published "${spec%@*}" "${spec#*@}" && pristine "$spec (published)" "$work/rs/${spec%@*}" || fail=1
     done
     echo "== Rust: planted faults"
@@ -152,6 +154,10 @@ rust_plants() {
         'pub fn temp() -> std::io::Result<tempfile::TempDir> { tempfile::tempdir() }'
     plant "$tk" tokio-util/src/io/mod.rs missing-module "missing crate:: module (library)" \
         'pub use crate::either::future_ext::EitherFuture;'
+    plant "$tk" tokio/src/lib.rs missing-module "missing crate:: module, root with cfg_*! macros" \
+        'pub use crate::sync_utils::Notify;'
+    plant "$tk" tokio/src/net/mod.rs missing-module "missing self:: module beside cfg_*! macros" \
+        'use self::tcp_helpers::TcpExt;'
     plant "$tk" tokio/tests/io_read.rs undeclared-crate "undeclared crate in an integration test" \
         '#[tokio::test] async fn planted() { let _ = assert_matches::assert_matches!(1, 1); }'
     plant "$tk" tokio-util/tests/planted.rs undeclared-crate "new test using an undeclared crate" \
@@ -178,4 +184,7 @@ add("crates/core/main.rs", "fn planted() { fast_glob_utils::init(); }")'
         'add("Cargo.toml", "[workspace.dependencies]\ntokio-metrics-utils = \"0.4\"")'
     plant "$sd" serde/build.rs undeclared-crate "undeclared crate in build.rs" \
         'fn rustc() -> Option<String> { rustc_version::version().ok().map(|v| v.to_string()) }'
+    # Edition 2015: paths in code reach the dependencies (the extern prelude), as later.
+    plant "$work/rs/scopeguard" src/lib.rs undeclared-crate "edition 2015: undeclared crate in an expression" \
+        'pub fn planted() -> u64 { fxhash::hash64(&1u8) }'
 }

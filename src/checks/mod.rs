@@ -7,11 +7,10 @@
 pub mod file_too_large;
 pub mod missing_import;
 pub mod parse_error;
-mod project;
 pub mod sensitive_path;
 pub mod untyped_function;
 
-pub use project::{NoProject, ProjectFiles};
+pub use crate::lang::{NoProject, ProjectFiles};
 
 use serde::{Deserialize, Serialize};
 

@@ -69,18 +69,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
 /// branch's beginning.
 fn since(repo: &Repo, tip: Oid, since: Option<&str>) -> anyhow::Result<Since> {
     let Some(text) = since else {
-        return Ok(match audit::last_audit(repo, Some(tip))? {
-            Some((commit, note)) => Since {
-                commit: Some(commit.to_string()),
-                from: "last-audit",
-                time: Some(note.time),
-            },
-            None => Since {
-                commit: None,
-                from: "start",
-                time: None,
-            },
-        });
+        return Ok(audit::since_last_audit(repo, tip)?);
     };
     if let Ok(commit) = repo.resolve_commit(text) {
         return Ok(Since {

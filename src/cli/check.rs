@@ -1,27 +1,32 @@
 //! `gatehouse check`: check files in the working tree, the index, or the changes of a range.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::ExitStatus;
+use crate::checks::Finding;
+use crate::checks::missing_import::online;
 use crate::config::{self, Level, Scope};
 use crate::engine::{self, Report, Request, Target};
 use crate::gate::Verdict;
-use crate::git::Repo;
-use crate::output::{self, Format, Human};
+use crate::git::{Known, Repo};
+use crate::output::{self, Format, Human, SourceLines};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files or directories to check (default: every tracked file).
+    /// Files or directories to check (default: the current directory, every tracked file under
+    /// it; findings are shown with paths relative to it, like ruff).
     #[arg(conflicts_with_all = ["staged", "range"])]
     paths: Vec<PathBuf>,
     /// Check the staged changes (the index).
     #[arg(long, conflicts_with = "range")]
     staged: bool,
-    /// Check the changes of A..B, evaluated at B (what a push or merge would bring).
-    #[arg(long, value_name = "A..B")]
+    /// Check the changes of A..B, evaluated at B (what a push or merge would bring); a single REV
+    /// checks its commits that are on no remote (`git rev-list REV --not --remotes`).
+    #[arg(long, value_name = "A..B|REV")]
     range: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -41,6 +46,10 @@ pub struct Args {
     /// Neither read nor write the findings cache.
     #[arg(long)]
     no_cache: bool,
+    /// Ask PyPI and crates.io whether the packages of new-dependency and undeclared-package/crate
+    /// findings exist and since when (also `online = true` in missing-import's options).
+    #[arg(long)]
+    online: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -63,9 +72,14 @@ impl From<LevelArg> for Level {
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let repo = Repo::open_from_env()?;
     let settings = config::load_for(&repo)?;
+    let here = Here::of(&repo);
     let target = match (&args.range, args.staged) {
-        (Some(spec), _) => Target::Range { spec: spec.clone() },
+        (Some(spec), _) if spec.contains("..") => Target::Range { spec: spec.clone() },
+        (Some(rev), _) => unpushed(&repo, rev)?,
         (None, true) => Target::Staged,
+        (None, false) if args.paths.is_empty() => Target::Worktree {
+            paths: here.default_paths(),
+        },
         (None, false) => Target::Worktree {
             paths: args.paths.clone(),
         },
@@ -81,23 +95,146 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         level_at_least: args.level_at_least.map(Level::from),
         use_cache: !args.no_cache,
     };
-    let report = engine::run(&repo, &settings, &request)?;
+    let mut report = engine::run(&repo, &settings, &request)?;
+    if args.online || online::configured(&settings) {
+        let registries = super::env::registries();
+        for warning in online::annotate(&mut report.findings, &settings, &registries) {
+            eprintln!("gatehouse: {warning}");
+        }
+    }
     if args.stats {
         let s = report.stats;
+        // The parts add up to the files checked, the number the report's summary gives.
+        let unread = s.files_checked.saturating_sub(s.parsed + s.cached);
         eprintln!(
-            "gatehouse: {} files checked: {} parsed, {} from cache, {} skipped; {} ms",
+            "gatehouse: {} files checked: {} parsed, {} from cache, {} of a kind no rule reads; \
+             {} skipped; {} ms",
             s.files_checked,
             s.parsed,
             s.cached,
+            unread,
             s.skipped_binary + s.skipped_large,
             report.elapsed_ms
         );
     }
-    print(&repo, &request, &report, args.format)?;
+    let shown = matches!(request.target, Target::Worktree { .. }).then_some(&here);
+    print(&repo, &request, &report, args.format, shown)?;
     Ok(Verdict::of(&report.findings).exit_status())
 }
 
-fn print(repo: &Repo, request: &Request, report: &Report, format: Format) -> anyhow::Result<()> {
+/// `--range REV`: the commits of REV that no remote-tracking ref has (`git rev-list REV --not
+/// --remotes`), with their changes measured from where they leave REV's first-parent line, as a
+/// push of REV would bring them. Says on stderr which changes that is.
+fn unpushed(repo: &Repo, rev: &str) -> anyhow::Result<Target> {
+    let tip = repo.resolve_commit(rev)?;
+    let commits = repo.new_commits(tip, &Known::AllRemotes)?;
+    let base = repo.first_parent_base(tip, &commits)?;
+    let n = commits.len();
+    let since = base.map_or("the empty tree".to_string(), |b| {
+        b.to_string()[..12].to_string()
+    });
+    let note = if n == 0 {
+        format!(
+            "every commit of {rev} is on a remote: nothing to check (`--range A..B` chooses the changes)"
+        )
+    } else if !repo.has_remote_refs()? {
+        format!(
+            "no remote-tracking refs (no remote, or never fetched): checking all {} of {rev}, \
+             changes since the empty tree; `--range A..B` chooses the base",
+            plural(n, "commit")
+        )
+    } else {
+        format!(
+            "checking {} of {rev} on no remote, changes since {since}",
+            plural(n, "commit")
+        )
+    };
+    eprintln!("gatehouse: {note}");
+    Ok(Target::Commits {
+        base: if n == 0 { Some(tip) } else { base },
+        tip,
+    })
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Where the command runs, relative to the working tree's root: a check without PATHS covers
+/// that directory, and the human report names files relative to it, like ruff.
+struct Here {
+    /// The working tree's root, canonical.
+    root: PathBuf,
+    /// The current directory relative to the root, `/`-separated; `None` outside the working
+    /// tree (`GIT_WORK_TREE` elsewhere) or in a bare repository.
+    prefix: Option<String>,
+}
+
+impl Here {
+    fn of(repo: &Repo) -> Here {
+        let root = repo
+            .workdir()
+            .map(|w| w.canonicalize().unwrap_or_else(|_| w.to_path_buf()));
+        let cwd = std::env::current_dir().and_then(|c| c.canonicalize()).ok();
+        let prefix = match (&root, cwd) {
+            (Some(root), Some(cwd)) => cwd
+                .strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        Here {
+            root: root.unwrap_or_default(),
+            prefix,
+        }
+    }
+
+    /// The PATHS a check without any covers: the current directory below the root, else all.
+    fn default_paths(&self) -> Vec<PathBuf> {
+        match self.prefix.as_deref() {
+            Some(prefix) if !prefix.is_empty() => vec![PathBuf::from(".")],
+            _ => Vec::new(),
+        }
+    }
+
+    /// How the human report names a repository path: relative to the current directory when it
+    /// is under it, else absolute (ruff's choice too).
+    fn display(&self, path: &str) -> String {
+        match self.prefix.as_deref() {
+            None | Some("") => path.to_string(),
+            Some(prefix) => match path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/')) {
+                Some(rest) => rest.to_string(),
+                None => self.root.join(path).display().to_string(),
+            },
+        }
+    }
+}
+
+/// The human report's sources under the names it shows.
+struct Shown<'a> {
+    sources: engine::Sources<'a>,
+    /// Shown name → repository path.
+    paths: HashMap<String, String>,
+}
+
+impl SourceLines for Shown<'_> {
+    fn text(&mut self, path: &str) -> Option<String> {
+        let path = self.paths.get(path)?;
+        self.sources.text(path)
+    }
+}
+
+fn print(
+    repo: &Repo,
+    request: &Request,
+    report: &Report,
+    format: Format,
+    here: Option<&Here>,
+) -> anyhow::Result<()> {
     let text = match format {
         Format::Json => {
             output::json(
@@ -108,15 +245,27 @@ fn print(repo: &Repo, request: &Request, report: &Report, format: Format) -> any
         }
         Format::Sarif => output::sarif(&report.findings) + "\n",
         Format::Human => {
-            let mut sources = engine::Sources {
+            let sources = engine::Sources {
                 repo,
                 target: &request.target,
             };
-            Human::for_stdout(super::env::no_color()).render(
-                &report.findings,
-                &report.stats,
-                &mut sources,
-            )
+            let mut shown = Shown {
+                sources,
+                paths: HashMap::new(),
+            };
+            let findings: Vec<Finding> = report
+                .findings
+                .iter()
+                .map(|f| {
+                    let name = here.map_or_else(|| f.path.clone(), |h| h.display(&f.path));
+                    shown.paths.insert(name.clone(), f.path.clone());
+                    Finding {
+                        path: name,
+                        ..f.clone()
+                    }
+                })
+                .collect();
+            Human::for_stdout(super::env::no_color()).render(&findings, &report.stats, &mut shown)
         }
     };
     let mut stdout = std::io::stdout().lock();

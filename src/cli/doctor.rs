@@ -13,12 +13,8 @@ use crate::gate::pushlog;
 use crate::git::Repo;
 use crate::store::Store;
 
-/// Examples:
-///   gatehouse doctor                      what runs the gate, and pushes that skipped it
-///   gatehouse doctor --format json        the same for scripts (exit 1 when there are problems)
-///   gatehouse doctor --acknowledge        stop reporting the ungated pushes listed now
+// Its examples are in `examples::DOCTOR` (after_long_help).
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
     format: StatusFormat,

@@ -30,6 +30,11 @@ pub struct Diagnosis {
     pub ungated: Vec<Ungated>,
     /// Whether the state database had no record of pushes yet (and one was started, if allowed).
     pub no_baseline: bool,
+    /// The hooks whose shim would fall back to the PATH a GUI client gives (its binary is gone),
+    /// with that binary; and the routes that start `gatehouse` by name where such a PATH has
+    /// none. Each becomes one warning naming them all, not one per hook.
+    gui_fallback: Vec<(String, Option<PathBuf>)>,
+    gui_by_name: Vec<String>,
 }
 
 /// Looks at the repository; `record` allows starting the push record when there is none.
@@ -50,6 +55,7 @@ pub fn diagnose(repo: &Repo, record: bool) -> anyhow::Result<Diagnosis> {
     for hook in GATING_HOOKS {
         check_hook(&mut d, workdir, hook);
     }
+    gui_path_warnings(&mut d);
     for var in super::env::gate_off_vars() {
         d.problems.push(format!(
             "{var} is set in this environment: the gate is skipped while it is"
@@ -142,27 +148,54 @@ fn check_route(d: &mut Diagnosis, workdir: Option<&Path>, hook: &str, route: &Ro
             if baked.as_deref().is_some_and(is_executable) {
                 return;
             }
-            let at = baked.map_or_else(String::new, |b| format!(" at {}", b.display()));
             if find_in(&super::env::path(), None).is_none() {
+                let at = baked.map_or_else(String::new, |b| format!(" at {}", b.display()));
                 d.problems.push(format!(
                     "{hook}: the shim's gatehouse binary is missing{at} and none is on PATH: every {hook} fails (./install.sh, then `gatehouse install`)"
                 ));
             } else if find_in(GUI_PATH, None).is_none() {
-                d.warnings.push(format!(
-                    "{hook}: the shim's gatehouse binary is missing{at}; it falls back to the PATH, where a GUI client or IDE ({GUI_PATH}) finds none (`gatehouse install` again)"
-                ));
+                d.gui_fallback.push((hook.to_string(), baked));
             }
         }
         Route::Config { .. } | Route::Script { .. } => {
             let extra = workdir.map(|w| w.join("node_modules").join(".bin"));
             if find_in(GUI_PATH, extra.as_deref()).is_none() {
-                d.warnings.push(format!(
-                    "{hook}: {} starts `gatehouse` by name, and it is not on the PATH a GUI client or IDE gives hooks ({GUI_PATH}): pushes from such a client fail; link the binary into /usr/bin or /usr/local/bin{}",
-                    route.describe(hook),
-                    if cfg!(target_os = "macos") { "" } else { " (or set the client's PATH)" }
-                ));
+                d.gui_by_name
+                    .push(format!("{hook} through {}", route.describe(hook)));
             }
         }
+    }
+}
+
+/// One warning for all the hooks a GUI client's short PATH breaks in the same way (the same
+/// cause and the same fix, printed once rather than once per hook).
+fn gui_path_warnings(d: &mut Diagnosis) {
+    if !d.gui_fallback.is_empty() {
+        let hooks: Vec<&str> = d.gui_fallback.iter().map(|(h, _)| h.as_str()).collect();
+        let mut binaries: Vec<String> = d
+            .gui_fallback
+            .iter()
+            .filter_map(|(_, b)| b.as_ref().map(|b| b.display().to_string()))
+            .collect();
+        binaries.sort();
+        binaries.dedup();
+        let at = if binaries.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", binaries.join(", "))
+        };
+        d.warnings.push(format!(
+            "{}: the gatehouse binary the shim{s} name is missing{at}; a shim then falls back to the PATH, where a GUI client or IDE ({GUI_PATH}) finds none (`gatehouse install` again)",
+            hooks.join(", "),
+            s = if hooks.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if !d.gui_by_name.is_empty() {
+        d.warnings.push(format!(
+            "{} start `gatehouse` by name, and it is not on the PATH a GUI client or IDE gives hooks ({GUI_PATH}): pushes and merges from such a client fail; link the binary into /usr/bin or /usr/local/bin{}",
+            d.gui_by_name.join(", "),
+            if cfg!(target_os = "macos") { "" } else { " (or set the client's PATH)" }
+        ));
     }
 }
 
@@ -242,4 +275,29 @@ fn audit_pushes(repo: &Repo, record: bool, d: &mut Diagnosis) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_that_start_gatehouse_by_name_share_one_gui_path_warning() {
+        let mut d = Diagnosis {
+            gui_by_name: vec![
+                "pre-push through lefthook (lefthook.yml)".into(),
+                "pre-commit through lefthook (lefthook.yml)".into(),
+            ],
+            ..Diagnosis::default()
+        };
+        gui_path_warnings(&mut d);
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].starts_with(
+                "pre-push through lefthook (lefthook.yml), pre-commit through lefthook (lefthook.yml) start `gatehouse` by name, and it is not on the PATH a GUI client"
+            ),
+            "{}",
+            d.warnings[0]
+        );
+    }
 }

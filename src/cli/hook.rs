@@ -82,18 +82,27 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             &lines,
             super::env::authenticated_user().as_deref(),
         )),
-        "post-merge" => {
-            if settings.daemon.enabled {
-                poke_daemon(name);
+        _ => {
+            let action = super::env::reflog_action();
+            let gated = pushlog::merge_hook_run(&repo, name, action.as_deref());
+            let result = if name == "post-merge" {
+                if settings.daemon.enabled {
+                    poke_daemon(name);
+                }
+                hooks::post_merge(&repo, &settings)
+            } else {
+                hooks::merge_gate(&repo, &settings, name, action.as_deref())
+            };
+            if let Some(detail) = gated {
+                let status = result.as_ref().ok().copied();
+                let recorded = Store::open(&repo.state_dir())
+                    .and_then(|store| pushlog::record_merge_hook(&store, detail, status));
+                if let Err(e) = recorded {
+                    eprintln!("gatehouse: cannot record this gate run ({e})");
+                }
             }
-            hooks::post_merge(&repo, &settings)
+            result
         }
-        _ => hooks::merge_gate(
-            &repo,
-            &settings,
-            name,
-            super::env::reflog_action().as_deref(),
-        ),
     }
 }
 

@@ -54,7 +54,12 @@ pub struct Args {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct UninstallArgs {}
+pub struct UninstallArgs {
+    /// Also remove gatehouse's state for this repository: the state database, check cache, logs
+    /// and task worktrees (refused while the daemon runs). Branches and notes are kept.
+    #[arg(long)]
+    purge: bool,
+}
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let repo = Repo::open_from_env()?;
@@ -186,9 +191,20 @@ fn repair_chain(dir: &Path, name: &str, shim: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-pub fn uninstall(_args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
+pub fn uninstall(args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::open_from_env()?;
-    let dir = hooks_dir(&repo)?;
+    if args.purge {
+        super::purge::refuse_while_daemon_runs(&repo)?;
+    }
+    remove_shims(&repo)?;
+    if args.purge {
+        super::purge::purge(&repo)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn remove_shims(repo: &Repo) -> anyhow::Result<()> {
+    let dir = hooks_dir(repo)?;
     for (name, _, _) in CLIENT_HOOKS.iter().chain(HINT_HOOKS).chain(SERVER_HOOKS) {
         let path = dir.join(name);
         let legacy = dir.join(format!("{name}.legacy"));
@@ -217,7 +233,7 @@ pub fn uninstall(_args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
             eprintln!("removed the {name} shim");
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 /// How each client hook reaches the gate: `installed` (our shim), `via …` (the routes through

@@ -1,5 +1,5 @@
-//! `gatehouse log [--format json]`: what happened at the gate, newest first: pre-push runs and
-//! their verdicts, skipped hooks (`GATEHOUSE_SKIP`), approvals (from the notes, so teammates'
+//! `gatehouse log [--format json]`: what happened at the gate, newest first: pre-push and merge
+//! hook runs (pre-merge-commit, post-merge) and their verdicts, skipped hooks (`GATEHOUSE_SKIP`), approvals (from the notes, so teammates'
 //! too once fetched), accepted and rejected reviews and requests for changes.
 
 use serde::Serialize;
@@ -64,6 +64,7 @@ pub fn entries(repo: &Repo, store: &Store) -> anyhow::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for event in store.events_of(&[
         pushlog::HOOK_RUN,
+        pushlog::MERGE_HOOK_RUN,
         review::ACCEPTED,
         review::REJECTED,
         review::CHANGES_REQUESTED,
@@ -126,14 +127,15 @@ fn from_event(kind: &str, time: String, detail: Value) -> Entry {
             .map(|m| format!(": {m}"))
             .unwrap_or_default()
     };
+    let verdict = match detail["exit"].as_u64() {
+        Some(0) => "passed",
+        Some(1) => "BLOCKED",
+        Some(3) => "HELD FOR REVIEW",
+        _ => "failed (error)",
+    };
     let (kind, summary) = match kind {
+        pushlog::MERGE_HOOK_RUN => ("hook-run", merge_hook_summary(&detail, verdict)),
         pushlog::HOOK_RUN => {
-            let verdict = match detail["exit"].as_u64() {
-                Some(0) => "passed",
-                Some(1) => "BLOCKED",
-                Some(3) => "HELD FOR REVIEW",
-                _ => "failed (error)",
-            };
             let refs: Vec<&str> = detail["lines"]
                 .as_array()
                 .into_iter()
@@ -184,4 +186,44 @@ fn from_event(kind: &str, time: String, detail: Value) -> Entry {
         summary,
         detail,
     }
+}
+
+/// "pre-merge-commit on main: merge of feature: passed", "post-merge on main: fast-forward
+/// 1a2b3c4d5e6f..7a8b9c0d1e2f checked (it cannot refuse)".
+fn merge_hook_summary(detail: &Value, verdict: &str) -> String {
+    let short = |key: &str| {
+        detail[key]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
+    let hook = detail["hook"].as_str().unwrap_or("merge hook");
+    let branch = detail["branch"].as_str().unwrap_or("a detached HEAD");
+    if hook == "post-merge" {
+        let what = if verdict == "passed" {
+            "checked (it cannot refuse)"
+        } else {
+            verdict
+        };
+        return format!(
+            "post-merge on {branch}: fast-forward {}..{} {what}",
+            short("from"),
+            short("to")
+        );
+    }
+    let names: Vec<&str> = detail["merging"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let merging = if names.is_empty() {
+        let heads = detail["heads"].as_array().map_or(0, Vec::len);
+        format!("{heads} commit{}", if heads == 1 { "" } else { "s" })
+    } else {
+        names.join(", ")
+    };
+    format!("{hook} on {branch}: merge of {merging} {verdict}")
 }

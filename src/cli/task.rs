@@ -29,6 +29,7 @@ enum Action {
         format: StatusFormat,
     },
     /// Queue a run of task NAME on HEAD (the daemon runs it); without a daemon, run it now.
+    #[command(after_long_help = super::examples::TASK_RUN)]
     Run {
         name: String,
         /// Wait for the run to end and print its outcome.

@@ -269,7 +269,7 @@ fn start(
     let spawned = std::thread::Builder::new()
         .name(format!("run-{id}"))
         .spawn(move || {
-            let (Ok(repo), home) = (Repo::open(&git_dir), crate::cli::env::home()) else {
+            let (Ok(repo), home) = (Repo::open(&git_dir), crate::env::home()) else {
                 return;
             };
             let Ok(store) = Store::open(&repo.state_dir()) else {

@@ -57,7 +57,7 @@ pub fn spawn(git_dir: &Path, cwd: &Path) -> Result<Watchdog, DaemonError> {
         .stdout(Stdio::null())
         // Not in the daemon's group: a Ctrl-C or a `kill` of the group must leave it standing.
         .process_group(0);
-    for var in crate::cli::env::git_local_vars() {
+    for var in crate::env::git_local_vars() {
         command.env_remove(var);
     }
     let child = command

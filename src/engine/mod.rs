@@ -39,7 +39,12 @@ pub struct Request {
 /// Counters a user can see with `--stats`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
+    /// Files looked at, skipped ones aside: parsed, answered from the cache, or of a kind no
+    /// rule reads.
     pub files_checked: usize,
+    /// Paths the changes touch (ranges and the index; a working-tree check of every file does
+    /// not compare with HEAD and counts none).
+    pub files_changed: usize,
     pub parsed: usize,
     pub cached: usize,
     pub skipped_binary: usize,
@@ -163,6 +168,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
             - counters.skipped_binary.load(Ordering::Relaxed)
             - counters.skipped_large.load(Ordering::Relaxed)
             - counters.missing.load(Ordering::Relaxed),
+        files_changed: selection.changes.len(),
         parsed: counters.parsed.load(Ordering::Relaxed),
         cached: counters.cached.load(Ordering::Relaxed),
         skipped_binary: counters.skipped_binary.load(Ordering::Relaxed),

@@ -112,12 +112,11 @@ pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitSta
             let base = gated.base.map_or("the empty tree".to_string(), |b| {
                 b.to_string()[..12].to_string()
             });
+            let (changed, checked) = files_changed(gated.files_changed, gated.files_checked);
             eprintln!(
-                "gatehouse: {name}: {} new commit{}, {} file{} changed since {base}",
+                "gatehouse: {name}: {} new commit{}, {changed} since {base}{checked}",
                 gated.commits,
                 if gated.commits == 1 { "" } else { "s" },
-                gated.files_checked,
-                if gated.files_checked == 1 { "" } else { "s" },
             );
         }
         let tip = gated.update.local;
@@ -267,10 +266,8 @@ fn staged_gate(
         repo,
         target: &Target::Staged,
     };
-    eprintln!(
-        "gatehouse: {what}: {} file(s) changed",
-        report.stats.files_checked
-    );
+    let (changed, checked) = files_changed(report.stats.files_changed, report.stats.files_checked);
+    eprintln!("gatehouse: {what}: {changed}{checked}");
     eprint!(
         "{}",
         Human::for_stderr().render_findings(&findings, &mut sources)
@@ -391,4 +388,15 @@ fn made_merge_commit(repo: &Repo, orig: Oid, head: Oid) -> bool {
     repo.git2()
         .find_commit(head)
         .is_ok_and(|c| c.parent_count() > 1 && c.parent_id(0).ok() == Some(orig))
+}
+
+/// "N files changed" (the paths the changes touch), and " (M checked)" when not all of them
+/// were (deleted files, links, binary and too-large files are not).
+fn files_changed(changed: usize, checked: usize) -> (String, String) {
+    let s = if changed == 1 { "" } else { "s" };
+    let part = (changed != checked).then(|| format!(" ({checked} checked)"));
+    (
+        format!("{changed} file{s} changed"),
+        part.unwrap_or_default(),
+    )
 }

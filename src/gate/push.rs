@@ -9,7 +9,7 @@ use super::approvals::Trust;
 use super::approved::Cover;
 use crate::checks::Finding;
 use crate::config::{self, Level, Scope, Settings};
-use crate::engine::{self, Request, Target};
+use crate::engine::{self, Request, Stats, Target};
 use crate::git::{Known, NotesAt, Repo};
 
 /// A gate policy finding that is not a check: pushing an agent's commit.
@@ -72,6 +72,8 @@ pub struct Gated {
     /// Where their changes start (`None` with commits: a root, everything is new).
     pub base: Option<Oid>,
     pub files_checked: usize,
+    /// How many paths the update's changes touch (deleted, links and skipped files included).
+    pub files_changed: usize,
     /// Findings that count against the update.
     pub findings: Vec<Finding>,
     /// Review findings an approval covers.
@@ -95,6 +97,7 @@ impl Gated {
             brought: Vec::new(),
             base: None,
             files_checked: 0,
+            files_changed: 0,
             findings: Vec::new(),
             approved: Vec::new(),
             error: None,
@@ -105,11 +108,12 @@ impl Gated {
     }
 
     /// Keeps what an evaluation counted; returns its findings.
-    pub(crate) fn take(&mut self, (commits, base, files, findings): Evaluation) -> Vec<Finding> {
+    pub(crate) fn take(&mut self, (commits, base, stats, findings): Evaluation) -> Vec<Finding> {
         self.commits = commits.len();
         self.brought = commits;
         self.base = base;
-        self.files_checked = files;
+        self.files_checked = stats.files_checked;
+        self.files_changed = stats.files_changed;
         findings
     }
 
@@ -122,8 +126,8 @@ impl Gated {
     }
 }
 
-/// What a push of `tip` brings, before approvals: (commits, base, files checked, findings).
-pub type Evaluation = (Vec<Oid>, Option<Oid>, usize, Vec<Finding>);
+/// What a push of `tip` brings, before approvals: (commits, base, the check's counts, findings).
+pub type Evaluation = (Vec<Oid>, Option<Oid>, Stats, Vec<Finding>);
 
 /// The findings a push of `tip` brings, before approvals: the commits no `known` ref has, and
 /// the lines they introduce.
@@ -134,11 +138,11 @@ pub fn evaluate(
     known: &Known,
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
-        return Ok((Vec::new(), None, 0, Vec::new()));
+        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     };
     let commits = repo.new_commits(tip, known)?;
     if commits.is_empty() {
-        return Ok((Vec::new(), None, 0, Vec::new()));
+        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     }
     let base = repo.first_parent_base(tip, &commits)?;
     evaluate_from(repo, settings, tip, &commits, base)
@@ -168,7 +172,7 @@ pub fn evaluate_from(
             findings.extend(agent_commit_finding(repo, settings, *commit)?);
         }
     }
-    Ok((commits.to_vec(), base, report.stats.files_checked, findings))
+    Ok((commits.to_vec(), base, report.stats, findings))
 }
 
 fn gate_request(settings: &Settings, target: &Target) -> Request {
@@ -259,7 +263,7 @@ pub(crate) fn settle(
     let findings = match result {
         Ok(findings) => findings,
         Err(e) => {
-            gated.error = Some(format!("{e:#}"));
+            gated.error = Some(crate::plain_error(e.as_ref()));
             return gated;
         }
     };

@@ -15,6 +15,11 @@ use crate::store::{Store, StoreError};
 
 /// The event of one pre-push run: `{"remote", "lines", "exit"}`.
 pub const HOOK_RUN: &str = "hook-run";
+/// The event of one run of the gate on a merge: `{"hook", "branch", "exit"}`, and what it
+/// gated: for pre-merge-commit (and pre-commit concluding a merge) what is merged (`"merging"`:
+/// the names given to `git merge`, `"heads"`: the commits), for post-merge the fast-forward
+/// (`"from"`, `"to"`).
+pub const MERGE_HOOK_RUN: &str = "merge-hook-run";
 /// The event that marks the pushes already made when gatehouse started watching:
 /// `{"entries": ["<remote> <sha>", …]}`.
 pub const PUSH_BASELINE: &str = "push-baseline";
@@ -37,6 +42,72 @@ pub fn record_pre_push(
 ) -> Result<(), StoreError> {
     let detail = json!({ "remote": remote, "lines": lines, "exit": status as u8 });
     store.record_event(HOOK_RUN, &detail.to_string())
+}
+
+/// What a merge hook is about to gate, to record with its exit status; `None` when the hook
+/// gates no merge (pre-commit of an ordinary commit; post-merge after a merge commit, which
+/// pre-merge-commit gated).
+pub fn merge_hook_run(repo: &Repo, hook: &str, reflog_action: Option<&str>) -> Option<Value> {
+    let git = repo.git2();
+    let head = git.head().ok();
+    let branch = head
+        .as_ref()
+        .and_then(|h| h.shorthand().ok().map(str::to_string));
+    let mut detail = json!({ "hook": hook, "branch": branch });
+    if hook == "post-merge" {
+        let orig = std::fs::read_to_string(repo.git_dir().join("ORIG_HEAD")).ok()?;
+        let orig = Oid::from_str(orig.trim()).ok()?;
+        let to = head.and_then(|h| h.target())?;
+        let merge_commit = git
+            .find_commit(to)
+            .is_ok_and(|c| c.parent_count() > 1 && c.parent_id(0).ok() == Some(orig));
+        if orig == to || merge_commit {
+            return None;
+        }
+        detail["from"] = json!(orig.to_string());
+        detail["to"] = json!(to.to_string());
+        return Some(detail);
+    }
+    let mut heads: Vec<String> = std::fs::read_to_string(repo.git_dir().join("MERGE_HEAD"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| Oid::from_str(l).is_ok())
+        .collect();
+    if hook != "pre-merge-commit" && heads.is_empty() {
+        return None;
+    }
+    let action = reflog_action.unwrap_or("");
+    let merging: Vec<&str> = match action.split_whitespace().next() {
+        Some("merge") => action
+            .split_whitespace()
+            .skip(1)
+            .filter(|w| !w.starts_with('-'))
+            .collect(),
+        Some("pull") => vec!["FETCH_HEAD (pull)"],
+        _ => Vec::new(),
+    };
+    // During pre-merge-commit git has not written MERGE_HEAD yet: the names say what merges.
+    if heads.is_empty() {
+        heads = merging
+            .iter()
+            .filter_map(|name| repo.resolve_commit(name).ok())
+            .map(|id| id.to_string())
+            .collect();
+    }
+    detail["merging"] = json!(merging);
+    detail["heads"] = json!(heads);
+    Some(detail)
+}
+
+/// Records a merge hook's run: `detail` from [`merge_hook_run`], and its exit status.
+pub fn record_merge_hook(
+    store: &Store,
+    mut detail: Value,
+    status: Option<ExitStatus>,
+) -> Result<(), StoreError> {
+    detail["exit"] = json!(status.map_or(2, |s| s as u8));
+    store.record_event(MERGE_HOOK_RUN, &detail.to_string())
 }
 
 /// One push that did not pass the gate.

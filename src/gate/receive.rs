@@ -24,6 +24,7 @@ use super::push::{self, Evaluation, Gated, RefUpdate};
 use super::refs::{self, Kind};
 use crate::ExitStatus;
 use crate::config::{NOTES_REF, Settings};
+use crate::engine::Stats;
 use crate::git::{Known, NotesAt, Repo};
 
 /// Gates every ref line of a push; `pusher` is the user the hosting layer authenticated.
@@ -44,7 +45,10 @@ pub fn pre_receive(
     let mut ledger = match open_ledger(repo) {
         Ok(ledger) => ledger,
         Err(e) => {
-            eprintln!("gatehouse: {e:#}; refusing the push");
+            eprintln!(
+                "gatehouse: {}; refusing the push",
+                crate::plain_error(e.as_ref())
+            );
             return ExitStatus::Blocked;
         }
     };
@@ -77,7 +81,8 @@ pub fn pre_receive(
     }
     if let Err(e) = record(repo, &mut ledger, &results, arriving) {
         eprintln!(
-            "gatehouse: {e:#}; refusing the push, so that the ledger keeps every state the gate accepted"
+            "gatehouse: {}; refusing the push, so that the ledger keeps every state the gate accepted",
+            crate::plain_error(&e)
         );
         return ExitStatus::Blocked;
     }
@@ -162,11 +167,11 @@ fn evaluate(
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
         // A ref to a tree or a blob: nothing a branch can take in.
-        return Ok((Vec::new(), None, 0, Vec::new()));
+        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     };
     let (commits, base) = checked.history(tip)?;
     if base == Some(tip) {
-        return Ok((Vec::new(), None, 0, Vec::new()));
+        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     }
     push::evaluate_from(repo, settings, tip, &commits, base)
 }

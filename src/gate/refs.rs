@@ -47,7 +47,7 @@ pub fn gate_notes(repo: &Repo, update: RefUpdate) -> Gated {
     match notes_refusal(repo, &gated.update) {
         Ok((count, None)) => gated.notes_commits = Some(count),
         Ok((_, Some(why))) => gated.refused = Some(why),
-        Err(e) => gated.error = Some(format!("{e:#}")),
+        Err(e) => gated.error = Some(crate::plain_error(e.as_ref())),
     }
     gated
 }

@@ -43,6 +43,15 @@ impl Repo {
             .map_err(ctx("walking history"))
     }
 
+    /// Whether any remote-tracking ref exists (`--not --remotes` then hides something).
+    pub fn has_remote_refs(&self) -> Result<bool> {
+        let mut refs = self
+            .git2()
+            .references_glob("refs/remotes/*")
+            .map_err(ctx("listing remote-tracking refs"))?;
+        Ok(refs.next().is_some())
+    }
+
     /// The commits reachable from `tip` and from none of `hidden` (ids this repository does not
     /// have, or that are not commits, hide nothing), newest first.
     pub fn commits_hiding(&self, tip: Oid, hidden: &[Oid]) -> Result<Vec<Oid>> {

@@ -36,7 +36,7 @@ impl Human {
     pub fn for_stderr() -> Human {
         use std::io::IsTerminal;
         Human {
-            color: !crate::cli::env::no_color() && std::io::stderr().is_terminal(),
+            color: !crate::env::no_color() && std::io::stderr().is_terminal(),
         }
     }
 
@@ -120,12 +120,14 @@ impl Human {
 
     fn summary(&self, findings: &[Finding], stats: &Stats) -> String {
         let count = |level| findings.iter().filter(|f| f.level == level).count();
-        let files = plural(stats.files_checked, "file");
+        // The files checked are the `files_checked` of `--stats` and of the JSON report; the
+        // skipped ones are counted apart (they may carry a finding: too large, binary).
+        let files = format!("{} checked", plural(stats.files_checked, "file"));
         let mut line = if findings.is_empty() {
-            format!("No findings in {files}")
+            format!("No findings; {files}")
         } else {
             format!(
-                "{} ({} block, {} review, {} warn) in {files}",
+                "{} ({} block, {} review, {} warn); {files}",
                 plural(findings.len(), "finding"),
                 count(Level::Block),
                 count(Level::Review),
@@ -136,10 +138,8 @@ impl Human {
         if skipped > 0 {
             let _ = write!(
                 line,
-                "; {} skipped ({} binary, {} over the size limit)",
-                plural(skipped, "file"),
-                stats.skipped_binary,
-                stats.skipped_large
+                ", {skipped} skipped ({} binary, {} over the size limit)",
+                stats.skipped_binary, stats.skipped_large
             );
         }
         line.push('\n');

@@ -10,6 +10,7 @@ pub mod runs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Errors of the state database; each names the database file.
@@ -45,6 +46,11 @@ pub enum StoreError {
     },
 }
 
+/// The size of WAL above which the last connection to close checkpoints it (and deletes it).
+/// Below it the WAL is left for the next process, which rebuilds its index by reading it all:
+/// small, so that costs little (a hook run adds about 8 kB).
+const WAL_KEEP_BYTES: u64 = 512 * 1024;
+
 /// The event recorded in a new database that replaced a corrupt one (detail: `copy`, `reason`).
 pub const STATE_RESET: &str = "state-reset";
 
@@ -61,6 +67,24 @@ pub struct Bypass {
     pub who: String,
     pub hook: String,
     pub detail: String,
+}
+
+/// A process that recorded one event and exits, with no other connection open, would leave
+/// the WAL's index behind it: the next process rebuilds it, sees nothing of the WAL checkpointed
+/// and so can never restart it, and SQLite's automatic checkpoint would then copy the whole WAL
+/// at every commit while the file grew. A big WAL is therefore checkpointed (and deleted) at the
+/// last close, as SQLite does by default; with another connection open (the daemon's) the close
+/// checkpoints nothing and the automatic checkpoint keeps the WAL short.
+impl Drop for Store {
+    fn drop(&mut self) {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_KEEP_BYTES) {
+            let _ = self
+                .conn
+                .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false);
+        }
+    }
 }
 
 impl Store {
@@ -132,6 +156,12 @@ impl Store {
         // its run does not wait for the disk (a power cut may lose the last records, never the
         // database). FULL cost the pre-push hook five fsyncs, ~15 ms.
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        // The last connection to close checkpoints the WAL into the database and deletes it:
+        // three fsyncs and two files created and removed on every hook run, each fsync
+        // milliseconds when other work writes to the disk. Skip that until the WAL is big
+        // (see `Drop`).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(err)?;
         // Switching a new database to WAL needs it to itself; a process opening it at the same
         // moment gets SQLITE_BUSY without the busy handler being asked, so retry briefly.
@@ -330,6 +360,32 @@ mod tests {
             again.last_event("push").unwrap().map(|e| e.1),
             Some("{}".to_string())
         );
+    }
+
+    #[test]
+    fn a_process_leaves_a_small_wal_and_checkpoints_a_big_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("state.db-wal");
+        let mut largest = 0;
+        for i in 0..200 {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .record_event("hook-run", &format!("{{\"n\": {i}}}"))
+                .unwrap();
+            drop(store);
+            let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+            if i == 0 {
+                assert!(size > 0, "the first close checkpointed and deleted the WAL");
+            }
+            largest = largest.max(size);
+        }
+        // One run's records past the limit, never the WAL of every run.
+        assert!(
+            largest <= WAL_KEEP_BYTES + 64 * 1024,
+            "WAL grew to {largest} bytes"
+        );
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.events("hook-run").unwrap().len(), 200);
     }
 
     #[test]

@@ -101,6 +101,23 @@ pub fn last_audit(repo: &Repo, tip: Option<Oid>) -> Result<Option<(Oid, AuditNot
     Ok(newest)
 }
 
+/// Where the next audit of `tip` starts: after the last audit recorded on it or an ancestor,
+/// else at the branch's beginning.
+pub fn since_last_audit(repo: &Repo, tip: Oid) -> Result<Since, AuditError> {
+    Ok(match last_audit(repo, Some(tip))? {
+        Some((commit, note)) => Since {
+            commit: Some(commit.to_string()),
+            from: "last-audit",
+            time: Some(note.time),
+        },
+        None => Since {
+            commit: None,
+            from: "start",
+            time: None,
+        },
+    })
+}
+
 /// The first commit on `tip`'s first-parent line older than `secs` (the audit starts after it).
 pub fn before_time(repo: &Repo, tip: Oid, secs: i64) -> Result<Option<Oid>, AuditError> {
     let mut current = Some(repo.git2().find_commit(tip)?);

@@ -4,6 +4,7 @@
 pub mod acceptance;
 pub mod audit;
 pub mod commands;
+pub mod keep;
 mod merge;
 pub mod prompt;
 pub mod queue;

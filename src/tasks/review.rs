@@ -7,11 +7,10 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::acceptance::{self, Acceptance, AcceptanceError};
-use super::merge::{merge, refuse_if_dirty};
+use super::merge::{approve, merge, refuse_if_dirty, withdraw};
 use super::worktree;
 use crate::config::Settings;
-use crate::gate::approvals::{self, Covered};
-use crate::gate::approved;
+use crate::gate::approvals::Covered;
 use crate::git::{Identity, Repo};
 use crate::store::runs::{Run, RunState};
 use crate::store::{Store, StoreError};
@@ -53,6 +52,13 @@ pub enum ReviewError {
         "the merge of {branch} failed and `git merge --abort` failed too: finish or abort the merge by hand; the review stays open:\n{output}"
     )]
     MergeStuck { branch: String, output: String },
+    #[error(
+        "{failure}\nThe approval recorded for this accept could not be withdrawn ({why}): see `git notes --ref refs/notes/gatehouse list`"
+    )]
+    ApprovalLeft {
+        failure: Box<ReviewError>,
+        why: String,
+    },
     #[error("running git: {0}")]
     GitCommand(#[source] std::io::Error),
     #[error("git: {0}")]
@@ -240,25 +246,27 @@ pub fn accept(
         .filter_map(|c| Oid::from_str(c).ok())
         .collect();
     // The human decision is the approval the gate asks for, of the agent's commits only: the
-    // merge hook and later pushes accept what they brought, and nothing anyone else wrote.
-    let mut approved = Vec::new();
-    if let Some(on) = agent.first()
-        && !gate.approved_by_accepting.is_empty()
-    {
-        let named = approved::approved_commits(repo, &agent)?;
-        let approval = approvals::record_commits(
-            repo,
-            *on,
-            who,
-            Some(why.clone()),
-            &gate.approved_by_accepting,
-            named,
-            false,
-        )?;
-        approved = approval.covers;
-    }
-    let before = repo.resolve_commit("HEAD")?;
-    merge(&workdir, repo, &branch, &run)?;
+    // merge hook and later pushes accept what they brought, and nothing anyone else wrote. It
+    // is recorded for the merge and stays only if the merge lands.
+    let tentative = approve(repo, &agent, who, &why, &gate.approved_by_accepting)?;
+    let merged = repo
+        .resolve_commit("HEAD")
+        .map_err(ReviewError::from)
+        .and_then(|before| merge(&workdir, repo, &branch, &run).map(|()| before));
+    let before = match (merged, &tentative) {
+        (Ok(before), _) => before,
+        (Err(failure), None) => return Err(failure),
+        (Err(failure), Some(t)) => {
+            return Err(match withdraw(repo, t, who) {
+                Ok(()) => failure,
+                Err(e) => ReviewError::ApprovalLeft {
+                    failure: Box::new(failure),
+                    why: e.to_string(),
+                },
+            });
+        }
+    };
+    let approved = tentative.map(|t| t.approval.covers).unwrap_or_default();
     let after = repo.resolve_commit("HEAD")?;
     let landing = if after == tip && after != before {
         Landing::FastForward

@@ -41,6 +41,12 @@ pub struct Summary {
     /// What prepared the worktree (files copied, setup commands), when the task has setup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup: Option<super::setup::Prepared>,
+    /// The `keep` folders this run took over from the task's previous run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+    /// Setup finished, so the `keep` folders are fit to carry to the next run.
+    #[serde(skip)]
+    pub keep_fit: bool,
 }
 
 /// Where everything a run needs lives.
@@ -109,6 +115,9 @@ pub fn execute(
         finish.error = Some(state.as_str().replace('_', " "));
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if summary.keep_fit {
+        super::keep::stash_run(env.repo, &run.id, &run.task, &task.keep);
+    }
     // The scratch goes before the end is recorded, so whoever sees the run ended sees it gone
     // (a crash in between leaves an active run, which recovery interrupts and cleans up).
     // A follow-up round works on its review's branch, which stays whatever the round did.
@@ -192,6 +201,10 @@ fn stages(
             .set_branch(&run.id, &branch)
             .map_err(|e| e.to_string())?;
     }
+    if !task.keep.is_empty() {
+        let tree = open_worktree(env, run)?;
+        summary.kept = super::keep::restore_run(env.repo, &run.id, &run.task, &task.keep, &tree);
+    }
     if !task.setup.is_empty() {
         let tree = open_worktree(env, run)?;
         let dir = run_dir(&state_dir, &run.id);
@@ -207,6 +220,7 @@ fn stages(
             return Ok(RunState::Failed);
         }
     }
+    summary.keep_fit = !task.keep.is_empty();
     if !env
         .store
         .transition(&run.id, RunState::Preparing, RunState::Running)

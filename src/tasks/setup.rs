@@ -136,7 +136,7 @@ fn copy(
 
 /// The repository-relative paths under `root` matching `segments` (each `*`/`?` within one
 /// segment), never inside `.git`.
-fn expand(root: &Path, segments: &[&str]) -> Vec<PathBuf> {
+pub(super) fn expand(root: &Path, segments: &[&str]) -> Vec<PathBuf> {
     let mut found = vec![PathBuf::new()];
     for segment in segments {
         let mut next = Vec::new();

@@ -36,6 +36,8 @@ struct RawTask {
     base: Option<Spanned<String>>,
     #[serde(default)]
     setup: Vec<Spanned<RawSetup>>,
+    #[serde(default)]
+    keep: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +133,8 @@ pub struct Task {
     pub base: Option<String>,
     /// What prepares the worktree, in order, before the agent starts.
     pub setup: Vec<Setup>,
+    /// Ignored folders (dependency installs) carried from one run of the task to the next.
+    pub keep: Vec<String>,
     /// The file's text digest, for trust.
     pub hash: String,
 }
@@ -294,9 +298,24 @@ pub fn parse(file: &str, text: &str) -> Result<Task, ConfigError> {
             }
         }
     }
+    let mut keep = Vec::new();
+    for item in raw.keep {
+        if !valid_copy_pattern(item.get_ref()) {
+            return Err(err(
+                Some(item.span()),
+                format!(
+                    "`keep` pattern `{}`: use a folder relative to the repository root, \
+                     without `..` or `**` (each `*` matches within one directory)",
+                    item.get_ref()
+                ),
+            ));
+        }
+        keep.push(item.into_inner());
+    }
     Ok(Task {
         base,
         setup,
+        keep,
         file: file.to_string(),
         name,
         kind: raw.kind,
@@ -500,6 +519,15 @@ max_usd = 1.00
             let e = parse("t.toml", &bad).unwrap_err();
             assert!(e.to_string().contains("`copy` pattern"), "{pattern}: {e}");
         }
+        let kept = format!("keep = [\".venv\", \"web/node_modules\"]\n{EXAMPLE}");
+        assert_eq!(
+            parse("t.toml", &kept).unwrap().keep,
+            [".venv", "web/node_modules"]
+        );
+        let bad = format!("keep = [\"../outside\"]\n{EXAMPLE}");
+        let e = parse("t.toml", &bad).unwrap_err();
+        assert!(e.to_string().contains("`keep` pattern"), "{e}");
+        assert_eq!(e.line_column().map(|l| l.0), Some(1), "{e}");
         let both = format!("{EXAMPLE}[[setup]]\nrun = \"x\"\ncopy = [\"y\"]\n");
         assert!(parse("t.toml", &both).is_err());
     }

@@ -50,12 +50,23 @@ pub fn branch_name(task: &str, run_id: &str) -> String {
 /// home, named after the repository's directory and a hash of its git directory's canonical path
 /// (two clones never share one). Without a home, `<git-common-dir>/gatehouse/worktrees`.
 pub fn root(repo: &Repo) -> PathBuf {
+    per_repository(repo, "worktrees")
+}
+
+/// The directory holding the folders `repo`'s tasks keep between runs (see
+/// [`super::keep`]), beside [`root`] so that moving them in and out is a rename.
+pub fn kept_root(repo: &Repo) -> PathBuf {
+    per_repository(repo, "kept")
+}
+
+/// `<state home>/gatehouse/<kind>/<repo-name>-<hash>`, or `<git-common-dir>/gatehouse/<kind>`.
+fn per_repository(repo: &Repo, kind: &str) -> PathBuf {
     let common = repo.common_dir();
     let common = common
         .canonicalize()
         .unwrap_or_else(|_| common.to_path_buf());
-    let Some(state_home) = crate::cli::env::state_home() else {
-        return repo.state_dir().join("worktrees");
+    let Some(state_home) = crate::env::state_home() else {
+        return repo.state_dir().join(kind);
     };
     let hash = crate::git::hash_blob(common.as_os_str().as_encoded_bytes()).to_string();
     let name = common
@@ -70,7 +81,7 @@ pub fn root(repo: &Repo) -> PathBuf {
         .unwrap_or_default();
     state_home
         .join("gatehouse")
-        .join("worktrees")
+        .join(kind)
         .join(format!("{name}-{}", &hash[..12]))
 }
 

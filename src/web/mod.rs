@@ -1,6 +1,7 @@
 //! The review page: a local web server (axum on the existing tokio) bound to 127.0.0.1 that shows
 //! the queue, the runs, each review (goal, diff with findings, acceptance output, the agent's last
-//! message) and the cost per task kind, and lets the reviewer accept, reject or request changes.
+//! message), the cost per task kind and the audit of agent-written code, and lets the reviewer
+//! accept, reject or request changes (and record an audit).
 //!
 //! Everything is read from the state database and the repository on each request, so the page
 //! works without a daemon and always shows what the CLI would. Every request needs the token the
@@ -8,6 +9,7 @@
 //! the form and must come from the page itself (`Origin`, `Sec-Fetch-Site`) to the right host
 //! (`Host`), so neither another site (CSRF) nor a rebound DNS name can act on it.
 
+mod audit;
 mod costs;
 mod diff;
 mod guard;
@@ -40,6 +42,10 @@ pub enum WebError {
     Git(#[from] git2::Error),
     #[error("rendering the page: {0}")]
     Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::LoadError),
+    #[error("auditing: {0}")]
+    Audit(#[from] crate::tasks::audit::AuditError),
     #[error("no run `{0}`")]
     NoRun(String),
     #[error("a worker thread failed: {0}")]

@@ -1,5 +1,6 @@
-//! The routes: the overview, a run (the review), the cost view, the live stream, the decisions
-//! (POST) and two static files; every response gets headers that keep the page to itself.
+//! The routes: the overview, a run (the review), the cost view, the audit view, the live stream,
+//! the decisions (POST) and two static files; every response gets headers that keep the page to
+//! itself.
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/runs/{id}", get(run))
         .route("/runs/{id}/{action}", post(decide))
         .route("/costs", get(costs))
+        .route("/audit", get(super::audit::show).post(super::audit::record))
         .route("/events", get(live::events))
         .route("/static/app.js", get(script))
         .route("/static/style.css", get(style))
@@ -116,7 +118,7 @@ async fn run(
 #[derive(Debug, Deserialize)]
 pub(crate) struct Decision {
     #[serde(default)]
-    token: String,
+    pub(crate) token: String,
     #[serde(default)]
     message: String,
 }

@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("runs_table.html", include_str!("templates/runs_table.html")),
     ("run.html", include_str!("templates/run.html")),
     ("costs.html", include_str!("templates/costs.html")),
+    ("audit.html", include_str!("templates/audit.html")),
     ("error.html", include_str!("templates/error.html")),
 ];
 

@@ -21,7 +21,7 @@ fn a_ci_change_needs_review_and_exits_3() {
     .github/workflows/ci.yml:1:1: sensitive-path [added] .github/workflows/ci.yml added: sensitive (ci-config)
       = help: CI configuration decides what runs with the repository's secrets and what gates a merge; approve with `gatehouse approve`
 
-    1 finding (0 block, 1 review, 0 warn) in 1 file
+    1 finding (0 block, 1 review, 0 warn); 1 file checked
     ");
 }
 
@@ -113,7 +113,7 @@ fn a_clean_range_passes_and_level_and_rule_filters_apply() {
     let run = repo.gatehouse(&["check", "--range", "HEAD~1..HEAD"]);
     assert_eq!(
         (run.code, run.stdout.as_str()),
-        (0, "No findings in 1 file\n")
+        (0, "No findings; 1 file checked\n")
     );
     let run = repo.gatehouse(&[
         "check",
@@ -199,7 +199,11 @@ fn an_unresolvable_range_is_an_error_with_gits_message() {
     );
     let run = repo.gatehouse(&["check", "--range", "nope"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("not a range"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot resolve `nope`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -209,7 +213,7 @@ fn empty_and_unborn_repositories() {
     let run = repo.gatehouse(&["check"]);
     assert_eq!(
         (run.code, run.stdout.as_str()),
-        (0, "No findings in 0 files\n"),
+        (0, "No findings; 0 files checked\n"),
         "{}",
         run.stderr
     );
@@ -442,7 +446,7 @@ fn binary_large_and_non_utf8_files() {
     assert!(
         human
             .stdout
-            .contains("2 files skipped (1 binary, 1 over the size limit)"),
+            .contains(", 2 skipped (1 binary, 1 over the size limit)"),
         "{}",
         human.stdout
     );

@@ -1,6 +1,8 @@
 //! Integration tests: the real `gatehouse` binary on real git repositories in temp dirs.
 
 mod check;
+mod check_cli;
+mod cli;
 mod common;
 mod config;
 mod daemon;
@@ -10,7 +12,9 @@ mod hostile;
 mod imports;
 mod imports_layouts;
 mod managers;
+mod online;
 mod review_loop;
 mod review_page;
 mod sensitive;
 mod tasks;
+mod tasks_keep;

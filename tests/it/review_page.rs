@@ -2,6 +2,7 @@
 //! go from running to ready without a reload, sees the review's findings at their lines, presses
 //! accept and the branch is merged; raw requests show what the guard refuses.
 
+mod audit;
 mod fixture;
 mod http;
 mod webdriver;
@@ -163,6 +164,7 @@ fn a_reviewer_watches_a_run_reads_the_review_and_accepts_it_in_a_browser() {
         note.contains("untyped-function"),
         "the accept approved the findings: {note}"
     );
+    audit::see_the_accepted_work(&browser, &head);
     drop(browser);
     server.stop();
 }

@@ -141,10 +141,15 @@
 //!   `str::from_utf8`) and tool attributes (`#[rustfmt::skip]`, `clippy::`) are not crates.
 //! - A dev- or build-dependency used under any `cfg` (a feature build may add it), inside a
 //!   macro's arguments, or in a module reached only through a `cfg` or a macro.
-//! - Edition 2015 (no `edition` key): `use` paths are crate-relative, so only `extern crate`
-//!   of an undeclared crate is reported there.
-//! - A module whose names cannot all be known: it has an item-level macro invocation (tokio
-//!   declares items inside `cfg_*!` macros), a glob import, or does not parse.
+//! - Edition 2015 (no `edition` key): `use` and `::x` paths start at the crate root (they name
+//!   its items, not crates), and macro arguments may become such paths; there only `extern
+//!   crate` and paths in code and attributes (which reach the dependencies, the extern
+//!   prelude, as in later editions) are checked.
+//! - A module whose names cannot all be known: it has a glob import, does not parse, or
+//!   invokes an item-level macro other than the crate's own `macro_rules!` that only re-emit
+//!   their arguments under attributes (tokio's `cfg_*! { … }`, found in the crate root, the
+//!   `#[macro_use]` modules it declares, or the invoking file; the module's names are then the
+//!   items in the arguments, and `crate::`/`self::` paths through it are checked).
 //! - Unreached files, when some module file cannot be known: a `#[cfg_attr(…, path = …)]`, a
 //!   `#[path]` on an inline module, both `x.rs` and `x/mod.rs`, a `macro_rules!` that declares
 //!   modules (serde's `crate_root!`), a file that does not parse. A `.rs` file with no
@@ -162,7 +167,18 @@
 //! `Pipfile.lock` hashes), nor does its own requirements line (`--hash=`). Models invent package
 //! names and others register them; a resolver that wrote a hash found the package, and a
 //! human approves the rest (`gatehouse approve`). Path dependencies and `workspace = true`
-//! entries are not new packages. The registry is never asked.
+//! entries are not new packages. The registry is not asked, except by `gatehouse check --online`.
+//!
+//! `--online` (or the `online` option; only `gatehouse check`: hooks never ask, whatever the
+//! configuration says) asks PyPI's JSON API and the crates.io sparse index about the package
+//! of each `new-dependency`, `undeclared-package` and `undeclared-crate` finding, through `curl`,
+//! at most four requests at a time, each within 20 seconds. A new dependency the registry does
+//! not have (or, on PyPI, that has no released files) rises to the rule's level: it cannot be
+//! installed, and anyone may register the name. For one it has, the finding says when it was
+//! first released and how many days ago, and calls it very new under 30 days. A registry that
+//! cannot be reached leaves the findings as they were, with a warning. `GATEHOUSE_PYPI_URL`
+//! (default `https://pypi.org/pypi`) and `GATEHOUSE_CRATES_INDEX_URL` (default
+//! `https://index.crates.io`) point it at a mirror.
 //!
 //! Options (`[rules.missing-import] options = { … }`):
 //!
@@ -176,6 +192,8 @@
 //! - `guarded-level`: the level of a Python import inside `try: … except ImportError:` (an
 //!   optional dependency); default: the rule's level. `"warn"` reports without blocking,
 //!   `"off"` drops them.
+//! - `online`: `true` makes `gatehouse check` ask the registries as with `--online` (hooks
+//!   never do).
 //!
 //! Example (`.gatehouse/config.toml`):
 //!
@@ -187,7 +205,9 @@
 
 pub mod lockfiles;
 pub mod new_deps;
+pub mod online;
 pub mod python;
+pub mod registry;
 pub mod rust;
 
 use std::collections::BTreeMap;
@@ -270,6 +290,8 @@ pub struct Options {
     pub mapping: BTreeMap<String, OneOrMany>,
     pub allow: Vec<String>,
     pub guarded_level: Option<Level>,
+    /// `gatehouse check` asks the registries, as with `--online` (never hooks).
+    pub online: bool,
 }
 
 /// The `missing-import` check.

@@ -28,6 +28,7 @@ pub(super) const FIXTURES: &[(&str, &str)] = &[
     fixture!("rust_paths.txt"),
     fixture!("rust_modules.txt"),
     fixture!("rust_macro_modules.txt"),
+    fixture!("rust_item_macros.txt"),
     fixture!("rust_edition2015.txt"),
     fixture!("rust_no_package.txt"),
     fixture!("rust_proc_macro.txt"),

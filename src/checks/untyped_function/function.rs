@@ -4,6 +4,7 @@
 use tree_sitter::{Node, TreeCursor};
 
 use super::Options;
+use super::infer;
 use super::kinds::Fields;
 use super::names::{is_dummy, is_magic};
 use super::report::{Code, Reporter};
@@ -105,7 +106,8 @@ fn parameters<'t>(
                         _ => node.child_by_field_id(f.name.get()),
                     };
                     if let (false, Some(name)) = (typed, name) {
-                        report_param(rep, Code::Ann001, name, name, options);
+                        let evident = infer::default_type(node, rep.file.source);
+                        report_param(rep, Code::Ann001, name, name, options, evident);
                     }
                 }
             }
@@ -118,7 +120,7 @@ fn parameters<'t>(
                     Code::Ann003
                 };
                 if let (false, Some(name)) = (typed, node.named_child(0)) {
-                    report_param(rep, code, node, name, options);
+                    report_param(rep, code, node, name, options, None);
                 }
             }
             _ => {}
@@ -136,12 +138,13 @@ fn report_param(
     at: Node<'_>,
     name: Node<'_>,
     options: Options,
+    evident: Option<&str>,
 ) {
     let name_text = rep.text(name);
     if options.suppress_dummy_args && is_dummy(name_text) {
         return;
     }
-    rep.report(code, at, name);
+    rep.report(code, at, name, evident);
 }
 
 fn return_rule(def: &Def<'_>, params: &Params, options: Options, rep: &mut Reporter<'_, '_>) {
@@ -162,7 +165,11 @@ fn return_rule(def: &Def<'_>, params: &Params, options: Options, rep: &mut Repor
     } else {
         Code::Ann201
     };
-    rep.report(code, def.name, def.name);
+    let evident = def
+        .node
+        .child_by_field_name("body")
+        .and_then(|body| infer::return_type(body, rep.file.source));
+    rep.report(code, def.name, def.name, evident.as_deref());
 }
 
 /// ruff's `is_none_returning`: every `return` in the body (not in nested defs or classes) is

@@ -84,6 +84,7 @@
 
 mod exports;
 mod function;
+mod infer;
 mod kinds;
 mod names;
 mod report;

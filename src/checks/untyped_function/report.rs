@@ -60,20 +60,31 @@ impl Code {
         }
     }
 
-    fn help(self, name: &str) -> String {
-        match self {
-            Code::Ann001 => format!("add a type annotation, e.g. `{name}: int`"),
-            Code::Ann002 => {
+    /// The help text; `evident` is the type the source makes evident (see `infer`), if any.
+    fn help(self, name: &str, evident: Option<&str>) -> String {
+        match (self, evident) {
+            (Code::Ann001, Some("None")) => {
+                format!("add a type annotation, e.g. `{name}: int | None` (its default is `None`)")
+            }
+            (Code::Ann001, Some(ty)) => {
+                format!("add a type annotation: `{name}: {ty}`, the type of its default")
+            }
+            (Code::Ann001, None) => format!("add a type annotation, e.g. `{name}: int`"),
+            (Code::Ann002, _) => {
                 format!("annotate the type of each extra argument, e.g. `*{name}: str`")
             }
-            Code::Ann003 => {
+            (Code::Ann003, _) => {
                 format!("annotate the type of each keyword value, e.g. `**{name}: object`")
             }
-            Code::Ann204 => match magic_return_type(name) {
-                Some(ty) => format!("add a return annotation: `-> {ty}`"),
-                None => "add a return annotation, e.g. `-> None`".to_string(),
-            },
-            _ => "add a return annotation, e.g. `-> None`".to_string(),
+            (code, evident) => {
+                let magic = (code == Code::Ann204)
+                    .then(|| magic_return_type(name))
+                    .flatten();
+                match magic.or(evident) {
+                    Some(ty) => format!("add a return annotation: `-> {ty}`"),
+                    None => "add a return annotation, e.g. `-> None`".to_string(),
+                }
+            }
         }
     }
 }
@@ -112,8 +123,15 @@ impl Reporter<'_, '_> {
         self.out.truncate(len);
     }
 
-    /// A finding of `code` spanning `at` (the parameter, or the function's name), about `name`.
-    pub(super) fn report(&mut self, code: Code, at: Node<'_>, name: Node<'_>) {
+    /// A finding of `code` spanning `at` (the parameter, or the function's name), about `name`;
+    /// `evident`: the type the source makes evident, for the help.
+    pub(super) fn report(
+        &mut self,
+        code: Code,
+        at: Node<'_>,
+        name: Node<'_>,
+        evident: Option<&str>,
+    ) {
         let (line, column) = self.file.start(at);
         let (end_line, end_column) = self.file.end(at);
         let name = self.text(name).to_string();
@@ -124,7 +142,7 @@ impl Reporter<'_, '_> {
             end_line,
             end_column,
             message: code.message(&name),
-            help: Some(code.help(&name)),
+            help: Some(code.help(&name, evident)),
             symbol: Some(name),
             level: None,
         });

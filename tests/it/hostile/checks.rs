@@ -215,7 +215,7 @@ fn many_findings_in_one_file_render_in_linear_time_with_a_cap() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stdout
-            .contains("40000 findings (40000 block, 0 review, 0 warn) in 1 file"),
+            .contains("40000 findings (40000 block, 0 review, 0 warn); 1 file checked"),
         "{}",
         &run.stdout[run.stdout.len().saturating_sub(2000)..]
     );

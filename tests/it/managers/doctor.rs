@@ -266,3 +266,43 @@ fn doctor_follows_git_into_linked_worktrees_and_core_hooks_path() {
         work.root.join("githooks").display().to_string()
     );
 }
+
+#[test]
+fn the_gui_path_warning_is_printed_once_for_all_hooks() {
+    let env = TestEnv::new();
+    let work = setup(&env, &[]);
+    assert_eq!(work.gatehouse(&["install"]).code, 0);
+    // Every shim's binary gone; `gatehouse` on this PATH, but not on a GUI client's.
+    for hook in ["pre-push", "pre-merge-commit", "pre-commit"] {
+        let file = work.root.join(".git/hooks").join(hook);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replace(env!("CARGO_BIN_EXE_gatehouse"), "/nonexistent/gatehouse"),
+        )
+        .unwrap();
+    }
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .parent()
+        .unwrap();
+    let out = work
+        .env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &work.root)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .args(["doctor"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let gui: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("GUI client"))
+        .collect();
+    assert_eq!(
+        gui,
+        [
+            "warning: pre-push, pre-merge-commit, pre-commit: the gatehouse binary the shims name is missing at /nonexistent/gatehouse; a shim then falls back to the PATH, where a GUI client or IDE (/usr/bin:/bin:/usr/sbin:/sbin) finds none (`gatehouse install` again)"
+        ],
+        "{stdout}"
+    );
+}

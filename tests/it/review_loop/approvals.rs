@@ -242,3 +242,57 @@ fn merge_messages_say_what_happened() {
         forwarded.stderr
     );
 }
+
+#[test]
+fn a_failed_accept_leaves_no_approval_behind() {
+    let env = TestEnv::new();
+    let (repo, _) = setup(&env, "1h");
+    let notes_ref = || {
+        git_run(
+            &repo,
+            &["rev-parse", "-q", "--verify", "refs/notes/gatehouse"],
+        )
+    };
+    // The user rewrites the line the agent appends to: the merge conflicts and is undone.
+    let conflict = |id: &str| {
+        repo.write("docs/notes.txt", "notes, rewritten by the user\n");
+        repo.commit("the user's own notes");
+        let accept = repo.gatehouse(&["review", "accept", id]);
+        assert_eq!(accept.code, 2, "{}", accept.stderr);
+        assert!(accept.stderr.contains("undone"), "{}", accept.stderr);
+        assert!(!repo.root.join(".git/MERGE_HEAD").exists());
+    };
+    let first = ready_run(&repo);
+    conflict(&first);
+    assert_eq!(
+        notes(&repo),
+        [],
+        "the failed accept approved the agent's commit"
+    );
+    assert_eq!(notes_ref().stdout, "", "no notes ref was left behind");
+    assert_eq!(repo.gatehouse(&["review", "reject", &first]).code, 0);
+    // With approvals already there, a failed accept leaves them exactly as they were.
+    let second = ready_run(&repo);
+    let accepted = repo.gatehouse(&["review", "accept", &second]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    let (before, at) = (notes(&repo), notes_ref().stdout);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let third = ready_run(&repo);
+    let branch = runs(&repo).last().unwrap()["branch"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tip = repo.git(&["rev-parse", &branch]);
+    conflict(&third);
+    assert_eq!(
+        notes(&repo),
+        before,
+        "the failed accept changed the approvals"
+    );
+    assert_eq!(notes_ref().stdout, at);
+    // The review stays open and its commit unapproved: the push of it would still be held.
+    let run = runs(&repo).into_iter().find(|r| r["id"] == third.as_str());
+    assert_eq!(run.unwrap()["state"], "ready");
+    let named = before[0].1.to_string();
+    assert!(!named.contains(tip.trim()), "{named}");
+}

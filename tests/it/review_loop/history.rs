@@ -159,3 +159,73 @@ fn audit_lists_accepted_agent_work_with_approvers_cost_and_todays_findings() {
     ]);
     assert_eq!(by_date.json()["commits"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn log_lists_the_merge_hook_runs_of_real_merges() {
+    let env = TestEnv::new();
+    let (repo, _) = setup(&env, "1h");
+    let config = std::fs::read_to_string(repo.root.join(".gatehouse/config.toml")).unwrap();
+    repo.write(
+        ".gatehouse/config.toml",
+        format!("{config}\n[rules.untyped-function]\nlevel = \"block\"\n"),
+    );
+    repo.commit("untyped functions block");
+    // A clean merge commit (pre-merge-commit), a blocked one, and a fast-forward (post-merge).
+    repo.git(&["switch", "-q", "-c", "clean"]);
+    repo.write("docs/more.txt", "more\n");
+    repo.commit("more docs");
+    repo.git(&["switch", "-q", "-c", "untyped", "main"]);
+    repo.write("lib.py", "def g(x):\n    return x\n");
+    repo.commit("an untyped function");
+    repo.git(&["switch", "-q", "-c", "ahead", "main"]);
+    repo.write("README.md", "ahead\n");
+    repo.commit("ahead");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("app.py", "def f(x: int) -> int:\n    return x + 1\n");
+    repo.commit("main moves on");
+    let clean = git_run(&repo, &["merge", "--no-edit", "clean"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    let blocked = git_run(&repo, &["merge", "--no-edit", "untyped"]);
+    assert_ne!(
+        blocked.code, 0,
+        "the gate let an untyped function in: {}",
+        blocked.stderr
+    );
+    assert_eq!(git_run(&repo, &["merge", "--abort"]).code, 0);
+    repo.git(&["switch", "-q", "-c", "ff", "ahead~1"]);
+    let ahead = repo.git(&["rev-parse", "ahead"]).trim().to_string();
+    let ff = git_run(&repo, &["merge", "--ff-only", "ahead"]);
+    assert_eq!(ff.code, 0, "{}", ff.stderr);
+    let log = repo.gatehouse(&["log", "--format", "json"]);
+    assert_eq!(log.code, 0, "{}", log.stderr);
+    let runs: Vec<(String, String)> = log.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "hook-run")
+        .map(|e| {
+            let s = e["summary"].as_str().unwrap().to_string();
+            (e["detail"]["hook"].as_str().unwrap_or("").to_string(), s)
+        })
+        .collect();
+    let [post, refused, passed] = runs.as_slice() else {
+        panic!("not three merge hook runs, newest first: {runs:?}");
+    };
+    assert_eq!(passed.0, "pre-merge-commit", "{runs:?}");
+    assert!(
+        passed.1.contains("on main: merge of clean passed"),
+        "{runs:?}"
+    );
+    assert_eq!(refused.0, "pre-merge-commit", "{runs:?}");
+    assert!(refused.1.contains("merge of untyped BLOCKED"), "{runs:?}");
+    assert_eq!(post.0, "post-merge", "{runs:?}");
+    assert!(
+        post.1.starts_with("post-merge on ff: fast-forward ")
+            && post
+                .1
+                .ends_with(&format!("..{} checked (it cannot refuse)", &ahead[..12])),
+        "{runs:?}"
+    );
+    let human = repo.gatehouse(&["log"]).stdout;
+    assert!(human.contains("merge of untyped BLOCKED"), "{human}");
+}

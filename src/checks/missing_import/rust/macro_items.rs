@@ -15,7 +15,11 @@ impl FileModules {
         let name = mac
             .map(|m| m.child_by_field_name("name").unwrap_or(m))
             .map_or("", text);
-        if !ITEM_MACROS.contains(&name) {
+        let bare = mac.is_some_and(|m| m.kind() == "identifier");
+        if bare && !ITEM_MACROS.contains(&name) {
+            // Known only once the crate's definition of the macro is (`transparent`).
+            self.mods[idx].macros.push(name.to_string());
+        } else if !ITEM_MACROS.contains(&name) {
             self.mods[idx].complete = false;
         }
         if name.starts_with("include") {
@@ -35,8 +39,38 @@ impl FileModules {
             .filter(|n| n.kind() == "token_tree")
             .collect();
         for tree in trees {
+            self.top_level_tokens(tree, idx, src);
             self.macro_tokens(tree, idx, src, in_macro);
         }
+    }
+
+    /// What a macro's arguments hold at item level, if it re-emits them: further item-level
+    /// macros (which must re-emit theirs too) and glob imports.
+    fn top_level_tokens(&mut self, tree: Node<'_>, idx: usize, src: &str) {
+        let text = |n: Node<'_>| n.utf8_text(src.as_bytes()).unwrap_or("");
+        let mut c = tree.walk();
+        let toks: Vec<Node<'_>> = tree.children(&mut c).collect();
+        let mut in_use = false;
+        for (i, tok) in toks.iter().enumerate() {
+            let next = toks.get(i + 1).map_or("", |n| text(*n));
+            match text(*tok) {
+                "use" => in_use = true,
+                ";" => in_use = false,
+                "*" if in_use => self.glob(idx),
+                t if tok.kind() == "identifier" && next == "!" && t != "macro_rules" => {
+                    self.mods[idx].macros.push(t.to_string());
+                }
+                _ if in_use && tok.kind() == "token_tree" && text(*tok).contains('*') => {
+                    self.glob(idx);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn glob(&mut self, idx: usize) {
+        self.mods[idx].glob = true;
+        self.mods[idx].complete = false;
     }
 
     fn macro_tokens(&mut self, tree: Node<'_>, idx: usize, src: &str, flags: Flags) {

@@ -84,6 +84,7 @@ mod report;
 mod resolve;
 mod targets;
 mod token_tree;
+mod transparent;
 mod tree;
 mod use_tree;
 

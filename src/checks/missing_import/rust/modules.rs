@@ -34,6 +34,11 @@ pub struct ModInfo {
     /// Every module it declares, in order, including the same name declared twice under
     /// different `cfg`s (`#[cfg(unix)] #[path = "unix.rs"] mod imp;` and the Windows one).
     pub children: Vec<Child>,
+    /// The item-level macros it invokes by a bare name: its names are all known only if each
+    /// is a `macro_rules!` of the crate that re-emits its arguments (see `transparent`).
+    pub macros: Vec<String>,
+    /// Its `mod x;` declarations with `#[macro_use]` (their macros stay in scope after them).
+    pub macro_use: Vec<String>,
 }
 
 /// A module declaration.
@@ -57,6 +62,8 @@ pub struct FileModules {
     /// A macro of the file declares modules whose names are macro arguments (`mod $name;`),
     /// or the file does not parse: not every module file it reaches can be known.
     pub hidden_mods: bool,
+    /// The file's `macro_rules!` definitions: name, and whether it only re-emits its arguments.
+    pub macro_defs: Vec<(String, bool)>,
 }
 
 /// Macros known not to declare modules or glob imports; their names are in their arguments.
@@ -66,6 +73,7 @@ pub(super) const ITEM_MACROS: &[&str] = &[
     "bitflags",
     "const_assert",
     "const_assert_eq",
+    "compile_error",
 ];
 
 impl FileModules {
@@ -87,6 +95,7 @@ impl FileModules {
         let text = |n: Node<'_>| n.utf8_text(src.as_bytes()).unwrap_or("");
         let mut flags = Flags::default();
         let mut path_attr: Option<String> = None;
+        let mut macro_use = false;
         let mut c = body.walk();
         let kids: Vec<Node<'_>> = body.named_children(&mut c).collect();
         for node in kids {
@@ -97,6 +106,7 @@ impl FileModules {
                     {
                         let args = attr.child_by_field_name("arguments").map(text);
                         flags = flags.union(attribute_flags(text(path), args));
+                        macro_use |= text(path) == "macro_use";
                         if text(path) == "path" {
                             path_attr = attr
                                 .child_by_field_name("value")
@@ -109,7 +119,13 @@ impl FileModules {
                     continue;
                 }
                 "line_comment" | "block_comment" | "inner_attribute_item" => continue,
-                "mod_item" => self.module(node, idx, flags, path_attr.take(), src),
+                "mod_item" => {
+                    if macro_use && node.child_by_field_name("body").is_none() {
+                        let name = node.child_by_field_name("name").map(text);
+                        self.mods[idx].macro_use.extend(name.map(str::to_string));
+                    }
+                    self.module(node, idx, flags, path_attr.take(), src);
+                }
                 "use_declaration" => {
                     if let Some(arg) = node.child_by_field_name("argument") {
                         self.use_names(arg, idx, src, None);
@@ -144,10 +160,17 @@ impl FileModules {
                     if node.kind() == "macro_definition" && declares_mod(text(node)) {
                         self.hidden_mods = true;
                     }
+                    if node.kind() == "macro_definition"
+                        && let Some(name) = node.child_by_field_name("name")
+                    {
+                        let re_emits = super::transparent::re_emits(node, src);
+                        self.macro_defs.push((text(name).to_string(), re_emits));
+                    }
                 }
             }
             flags = Flags::default();
             path_attr = None;
+            macro_use = false;
         }
     }
 

@@ -131,6 +131,8 @@ pub(super) struct At {
     /// paths of `use` declarations are known to be paths (`impmod! {a::b as c}` may mean
     /// `crate::a::b`).
     pub use_only: bool,
+    /// Inside `mod x { … }` in macro arguments: `self::`/`super::` there are not checked.
+    pub in_token_mod: bool,
 }
 
 impl<'t> Scan<'t> {
@@ -159,6 +161,7 @@ impl<'t> Scan<'t> {
             in_chain: false,
             item_level: true,
             use_only: false,
+            in_token_mod: false,
         };
         scan.children(&mut root.walk(), at);
         scan

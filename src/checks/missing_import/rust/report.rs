@@ -89,7 +89,7 @@ pub fn undeclared(
     resolver: &Resolver<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let modern = pkg.edition() == Edition::Modern;
+    let edition = pkg.edition();
     let lib = pkg.manifest.lib_crate();
     let mut seen = HashSet::new();
     let globs = GlobScopes::new(scan, resolver);
@@ -112,7 +112,7 @@ pub fn undeclared(
                     || globs.may_bring(scan, r.scope, name)))
             || options.allow.iter().any(|a| a == name)
             || r.flags.custom_cfg
-            || (!modern && r.kind != RefKind::ExternCrate)
+            || !edition_checks(edition, r)
             || (r.kind == RefKind::ExternCrate && (name.starts_with("rustc_") || rustc_private))
             || lib.as_deref() == Some(name)
             || !seen.insert(r.node.id())
@@ -145,6 +145,21 @@ pub fn undeclared(
         if let Some(d) = report(file, pkg, r, name, resolver) {
             out.push(d);
         }
+    }
+}
+
+/// Whether the edition lets a first segment of this kind name a crate. Edition 2015 resolves
+/// `use` paths and `::x` paths from the crate root (they name its items, not crates), but
+/// paths in code and attributes reach the extern prelude (the package's dependencies) as in
+/// later editions; macro arguments may become `use` paths there, so they are left alone.
+fn edition_checks(edition: Edition, r: &CrateRef<'_>) -> bool {
+    match edition {
+        Edition::Modern => true,
+        Edition::E2015 => {
+            r.kind == RefKind::ExternCrate
+                || (matches!(r.kind, RefKind::Path | RefKind::Attribute) && !r.leading_colon)
+        }
+        Edition::Unknown => r.kind == RefKind::ExternCrate,
     }
 }
 

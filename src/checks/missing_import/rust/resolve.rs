@@ -48,6 +48,19 @@ impl Files for Resolver<'_> {
     fn text(&self, path: &str) -> Option<Arc<str>> {
         self.project.read(path)
     }
+
+    fn macros_re_emit(&self, m: &ModRef, macros: &[String]) -> bool {
+        let mut roots: Vec<ModRef> = self
+            .vias
+            .iter()
+            .filter_map(|v| v.chain.first().map(|(r, _)| r.clone()))
+            .collect();
+        roots.dedup();
+        !roots.is_empty()
+            && macros
+                .iter()
+                .all(|name| super::transparent::is_transparent(self, &roots, m, name))
+    }
 }
 
 impl<'a> Resolver<'a> {

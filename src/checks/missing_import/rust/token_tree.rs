@@ -83,6 +83,15 @@ impl<'t> Scan<'t> {
                 // An attribute (`#[allow(clippy::x)]`) is not a path to check.
                 "token_tree" if prev == "#" || (prev == "!" && i >= 2 && kind_at(i - 2) == "#") => {
                 }
+                "token_tree"
+                    if prev == "identifier" && i >= 2 && self.text(toks[i - 2]) == "mod" =>
+                {
+                    let inner = At {
+                        in_token_mod: true,
+                        ..at
+                    };
+                    self.token_tree(tok, inner, false);
+                }
                 "token_tree" => self.token_tree(tok, at, prev == "::"),
                 "*" if prev == "::" => self.scopes[at.scope].opaque = true,
                 "identifier" if self.text(tok) == "macro_rules" && kind_at(i + 1) == "!" => {
@@ -117,7 +126,9 @@ impl<'t> Scan<'t> {
                         {
                             self.crate_ref(self.text(tok), tok, RefKind::TokenTree, at, false);
                         }
-                    } else if !relative {
+                    } else if !(relative
+                        || (at.in_token_mod && matches!(tok.kind(), "self" | "super")))
+                    {
                         let head = match tok.kind() {
                             "crate" => Head::Crate,
                             "self" => Head::SelfMod,

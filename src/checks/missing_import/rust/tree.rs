@@ -34,6 +34,12 @@ pub trait Files {
     fn exists(&self, path: &str) -> bool;
     /// A file's text.
     fn text(&self, path: &str) -> Option<Arc<str>>;
+    /// Whether the item-level macros module `m` invokes only re-emit their arguments, so the
+    /// names in those arguments are all it declares (`transparent`). Unknown: no.
+    fn macros_re_emit(&self, m: &ModRef, macros: &[String]) -> bool {
+        let _ = m;
+        macros.is_empty()
+    }
 }
 
 /// Looks `name` up in module `m`.
@@ -46,7 +52,7 @@ pub fn lookup(files: &dyn Files, m: &ModRef, name: &str) -> Lookup {
     };
     let name = name.strip_prefix("r#").unwrap_or(name);
     match info.names.get(name) {
-        None if info.complete => Lookup::Missing,
+        None if info.complete && files.macros_re_emit(m, &info.macros) => Lookup::Missing,
         None => Lookup::Unknown,
         Some(Entry::Other) => Lookup::Found,
         Some(Entry::Inline(idx)) => Lookup::Module(ModRef {
