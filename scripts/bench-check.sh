@@ -45,7 +45,7 @@ if [[ -z $dir ]]; then
 fi
 
 (cd "$here" && cargo build --release --locked --quiet)
-gatehouse=$here/target/release/gatehouse
+gatehouse=${CARGO_TARGET_DIR:-$here/target}/release/gatehouse
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -19,7 +19,7 @@ done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$here" && cargo build --release --locked --quiet)
-gatehouse="$here/target/release/gatehouse"
+gatehouse="${CARGO_TARGET_DIR:-$here/target}/release/gatehouse"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_SYSTEM=/dev/null HOME="$work/home"
