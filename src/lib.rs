@@ -10,6 +10,8 @@ pub mod env;
 pub mod gate;
 pub mod git;
 pub mod lang;
+#[cfg(test)]
+mod layering;
 pub mod output;
 pub mod pathmatch;
 pub mod store;

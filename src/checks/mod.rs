@@ -5,16 +5,17 @@
 //! findings to changed lines and applies levels.
 
 pub mod file_too_large;
+mod level;
 pub mod missing_import;
 pub mod parse_error;
 pub mod sensitive_path;
 pub mod untyped_function;
 
 pub use crate::lang::{NoProject, ProjectFiles};
+pub use level::Level;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Level;
 use crate::lang::{Language, ParsedFile};
 
 /// What a rule is, for `gatehouse rules` and SARIF.

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::ExitStatus;
 use crate::checks::Finding;
-use crate::checks::missing_import::online;
+use crate::checks::missing_import::{self, online};
 use crate::config::{self, Level, Scope};
 use crate::engine::{self, Report, Request, Target};
 use crate::gate::Verdict;
@@ -96,9 +96,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         use_cache: !args.no_cache,
     };
     let mut report = engine::run(&repo, &settings, &request)?;
-    if args.online || online::configured(&settings) {
+    let import_rule = settings.rules.get(missing_import::ID);
+    if args.online || import_rule.is_some_and(|r| online::configured(&r.options)) {
+        let level = import_rule.map_or(Level::Block, |r| r.level);
         let registries = super::env::registries();
-        for warning in online::annotate(&mut report.findings, &settings, &registries) {
+        for warning in online::annotate(&mut report.findings, level, &registries) {
             eprintln!("gatehouse: {warning}");
         }
     }

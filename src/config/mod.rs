@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 
 pub use daemon::{DaemonSettings, parse_duration};
 
+pub use crate::checks::Level;
+pub use crate::checks::sensitive_path::SensitiveRule;
 pub use error::ConfigError;
 pub use repo::{LoadError, load_at, load_for};
 use schema::{ConfigFile, PackFile, RawRule, RawSensitive};
-pub use schema::{Level, PreCommit, Scope};
+pub use schema::{PreCommit, Scope};
 use toml::Spanned;
 pub use validate::check_budget;
 use validate::{compile, compile_protected, non_empty};
@@ -111,17 +113,6 @@ impl RuleSettings {
         self.paths.as_ref().is_none_or(|p| p.is_match(path))
             && !self.exclude.as_ref().is_some_and(|p| p.is_match(path))
     }
-}
-
-/// One `[[sensitive]]` table after layering.
-#[derive(Debug, Clone)]
-pub struct SensitiveRule {
-    pub name: String,
-    pub paths: Vec<String>,
-    pub patterns: PatternSet,
-    pub level: Level,
-    pub owners: Vec<String>,
-    pub reason: Option<String>,
 }
 
 /// Loads the settings: built-in packs, then `packs` (sorted by the caller), then `config`.

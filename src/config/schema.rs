@@ -1,41 +1,11 @@
 //! The TOML shape of configuration files; unknown keys are errors.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-/// What a finding does to a push or merge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Not reported.
-    Off,
-    /// Reported; passes.
-    Warn,
-    /// Refused until an approval covers it.
-    Review,
-    /// Refused.
-    Block,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Off => "off",
-            Level::Warn => "warn",
-            Level::Review => "review",
-            Level::Block => "block",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::checks::Level;
 
 /// Which findings of the checked changes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]

@@ -20,8 +20,8 @@
 //! exclude = ["src/generated/"]
 //! ```
 
+use crate::checks::Level;
 use crate::checks::{Check, Diagnostic, FileRule, RuleMeta};
-use crate::config::Level;
 use crate::lang::{Language, ParsedFile};
 
 /// The rule id.

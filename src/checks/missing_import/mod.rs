@@ -214,8 +214,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::checks::Level;
 use crate::checks::{Check, Diagnostic, FileRule, RuleMeta, parse_options};
-use crate::config::Level;
 use crate::lang::{Language, ParsedFile};
 
 /// The rule id.

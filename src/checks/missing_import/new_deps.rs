@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::lockfiles::{Lock, PYTHON_LOCKS, is_lockfile, key};
 use super::{python, rust};
 use crate::checks::Diagnostic;
-use crate::config::Level;
+use crate::checks::Level;
 
 /// The files of a change, before and after.
 pub trait ChangeFiles {

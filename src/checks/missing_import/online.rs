@@ -12,8 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::checks::Finding;
-use crate::config::{Level, Settings};
+use crate::checks::{Finding, Level};
 
 use super::registry::days_from_civil;
 pub use super::registry::{Answer, Registries, Registry, ask};
@@ -23,29 +22,19 @@ pub const PARALLEL: usize = 4;
 /// A package first released less than this many days ago is called very new.
 pub const VERY_NEW_DAYS: i64 = 30;
 
-/// Whether the configuration turns `--online` on for `gatehouse check`
-/// (`[rules.missing-import] options = { online = true }`).
-pub fn configured(settings: &Settings) -> bool {
-    settings
-        .rules
-        .get(super::ID)
-        .and_then(|rule| rule.options.get("online"))
+/// Whether the rule's `options` (`[rules.missing-import] options = { online = true }`) turn
+/// `--online` on for `gatehouse check`.
+pub fn configured(options: &toml::Table) -> bool {
+    options
+        .get("online")
         .and_then(toml::Value::as_bool)
         .unwrap_or(false)
 }
 
 /// Asks the registries about the packages `findings` name and adds what they said to the
-/// findings; a missing new dependency rises to the rule's level. Returns warnings for the
-/// user (a registry that could not be asked).
-pub fn annotate(
-    findings: &mut [Finding],
-    settings: &Settings,
-    registries: &Registries,
-) -> Vec<String> {
-    let level = settings
-        .rules
-        .get(super::ID)
-        .map_or(Level::Block, |r| r.level);
+/// findings; a missing new dependency rises to `level`, the rule's level. Returns warnings for
+/// the user (a registry that could not be asked).
+pub fn annotate(findings: &mut [Finding], level: Level, registries: &Registries) -> Vec<String> {
     let mut wanted: Vec<(Registry, String)> = findings.iter().filter_map(subject).collect();
     wanted.sort();
     wanted.dedup();

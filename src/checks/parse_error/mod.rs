@@ -29,8 +29,8 @@
 //! exclude = ["tests/fixtures/bad_syntax/"]
 //! ```
 
+use crate::checks::Level;
 use crate::checks::{Check, Diagnostic, FileRule, RuleMeta};
-use crate::config::Level;
 use crate::lang::{Failure, Language, MAX_DEPTH, ParsedFile, Shape};
 
 /// The rule id.

@@ -33,9 +33,9 @@
 //! Built-in tables (override one by repeating its `name`, turn it off with `level = "off"`):
 //! ci-config, dependency-manifests, secrets-and-keys, auth, migrations, gate-config.
 
-use crate::checks::{Check, FileRule, RuleMeta};
-use crate::config::{Level, SensitiveRule};
+use crate::checks::{Check, FileRule, Level, RuleMeta};
 use crate::git::{Change, ChangeStatus};
+use crate::pathmatch::PatternSet;
 
 /// The rule id.
 pub const ID: &str = "sensitive-path";
@@ -77,6 +77,17 @@ impl Check for SensitivePath {
             None => Ok(Box::new(NoFileRule)),
         }
     }
+}
+
+/// One `[[sensitive]]` table after layering.
+#[derive(Debug, Clone)]
+pub struct SensitiveRule {
+    pub name: String,
+    pub paths: Vec<String>,
+    pub patterns: PatternSet,
+    pub level: Level,
+    pub owners: Vec<String>,
+    pub reason: Option<String>,
 }
 
 /// sensitive-path looks at changes, not file contents.

@@ -92,8 +92,8 @@ mod walk;
 
 use serde::Deserialize;
 
+use crate::checks::Level;
 use crate::checks::{Check, Diagnostic, FileRule, RuleMeta, parse_options};
-use crate::config::Level;
 use crate::lang::{Language, ParsedFile};
 use report::Reporter;
 

@@ -202,6 +202,6 @@ pub(super) fn unlocked_finding(
             "check that `{top}` is the package you mean, then update {lock} (`uv lock`, `poetry lock`, `pdm lock`, `pipenv lock`)"
         ),
     );
-    d.level = Some(crate::config::Level::Review);
+    d.level = Some(crate::checks::Level::Review);
     d
 }

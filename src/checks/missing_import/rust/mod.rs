@@ -282,7 +282,7 @@ fn unlocked(
                     "check that `{package}` is the crate you mean, then update {path} (`cargo update -p {package}` or any cargo build)"
                 ),
             );
-            d.level = Some(crate::config::Level::Review);
+            d.level = Some(crate::checks::Level::Review);
             out.push(d);
         }
     }
@@ -339,7 +339,7 @@ fn unreached(file: &ParsedFile<'_>, pkg: &Package, reach: &Reach) -> Diagnostic 
         help: Some(
             "declare it with `mod name;` in its parent module (or `#[path]`), add a target for it in Cargo.toml, or delete it".to_string(),
         ),
-        level: Some(crate::config::Level::Warn),
+        level: Some(crate::checks::Level::Warn),
     }
 }
 
@@ -359,7 +359,7 @@ fn outside_packages(file: &ParsedFile<'_>, ws: &str) -> Diagnostic {
         help: Some(
             "move it into a package's module tree, make its directory a package (a Cargo.toml with [package]) and a workspace member, or delete it".to_string(),
         ),
-        level: Some(crate::config::Level::Warn),
+        level: Some(crate::checks::Level::Warn),
     }
 }
 
