@@ -281,3 +281,39 @@ fn online_in_the_config_is_used_by_check_and_never_by_a_hook() {
         "the hook asked a registry"
     );
 }
+
+/// Hostile: a cloned repository's manifest names "packages" that are URL patterns or paths.
+/// None reaches the registry (curl would expand `[1-3]` into three requests, `../` would walk
+/// the registry's host); each is blocked as a name no package can have.
+#[test]
+fn hostile_manifest_names_never_reach_a_registry() {
+    let env = TestEnv::new();
+    let repo = project(&env, CONFIG);
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\"ab[1-3]\" = \"1\"\n\"x{y,z}\" = \"1\"\n\"../../pypi/attrs/json#\" = \"1\"\n",
+    );
+    repo.commit("hostile names");
+    let registry = Registry::start();
+    let run = check(&repo, &registry.url, &["--online"]);
+    let found = levels(&run);
+    for name in ["ab[1-3]", "x{y,z}", "../../pypi/attrs/json#"] {
+        let (_, level, message) = found
+            .iter()
+            .find(|f| f.0 == name)
+            .unwrap_or_else(|| panic!("no finding for {name}: {found:?}"))
+            .clone();
+        assert_eq!(level, "block", "{name}: {message}");
+        assert!(
+            message.ends_with("it breaks the registry's naming rules"),
+            "{message}"
+        );
+    }
+    // The last commit changed only these names: nothing was asked at all.
+    assert_eq!(
+        registry.requests(),
+        Vec::<String>::new(),
+        "a hostile name was sent"
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+}

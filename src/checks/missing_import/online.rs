@@ -89,6 +89,14 @@ fn apply(finding: &mut Finding, registry: Registry, answer: &Answer, today: i64,
         }
         // An import name need not be its package's name (`yaml` is PyYAML's).
         Answer::Missing => format!("no package on {label} has this name"),
+        Answer::Invalid => {
+            if new_dep {
+                finding.level = finding.level.max(level);
+            }
+            format!(
+                "no package on {label} can have this name: it breaks the registry's naming rules"
+            )
+        }
         Answer::Empty => {
             if new_dep {
                 finding.level = finding.level.max(level);

@@ -52,6 +52,10 @@ pub enum Answer {
     Exists { first: Option<String> },
     /// It exists but has nothing to install (a PyPI name with no released files).
     Empty,
+    /// The name breaks the registry's naming rules: nothing by that name can be published, and
+    /// the registry is not asked (a name from a cloned repository's manifest never becomes part
+    /// of a request unchecked).
+    Invalid,
     /// The registry could not be asked, or answered something else.
     Failed(String),
 }
@@ -59,6 +63,9 @@ pub enum Answer {
 /// Asks one registry about one package (crates: also with `-` and `_` swapped, as Cargo
 /// treats them as the same name).
 pub fn ask(registry: Registry, name: &str, registries: &Registries) -> Answer {
+    if !valid_name(registry, name) {
+        return Answer::Invalid;
+    }
     match registry {
         Registry::PyPi => {
             let url = format!("{}/{}/json", registries.pypi.trim_end_matches('/'), name);
@@ -91,6 +98,25 @@ pub fn ask(registry: Registry, name: &str, registries: &Registries) -> Answer {
                 }
             }
             Answer::Missing
+        }
+    }
+}
+
+/// Whether `name` is one the registry can hold: PyPI's (PEP 508: ASCII letters and digits,
+/// with `.`, `_` and `-` inside) or crates.io's (ASCII letters, digits, `_` and `-`, a letter
+/// first, at most 64 characters). Nothing else reaches a URL.
+pub fn valid_name(registry: Registry, name: &str) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    match registry {
+        Registry::PyPi => {
+            name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && name.chars().all(|c| inner(c) || c == '.')
+        }
+        Registry::Crates => {
+            name.len() <= 64
+                && name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name.chars().all(inner)
         }
     }
 }
@@ -183,6 +209,8 @@ fn get(url: &str) -> Result<(u16, String), String> {
     let output = Command::new("curl")
         .args([
             "-sS",
+            // A URL is never a pattern: `[1-9]` or `{a,b}` in it is not expanded.
+            "--globoff",
             "--proto",
             "=http,https",
             "--connect-timeout",
@@ -223,6 +251,48 @@ fn get(url: &str) -> Result<(u16, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_names_a_registry_can_hold_are_asked_about() {
+        for name in [
+            "attrs",
+            "A",
+            "zope.interface",
+            "python-dateutil",
+            "ruamel_yaml",
+            "3to2",
+        ] {
+            assert!(valid_name(Registry::PyPi, name), "{name}");
+        }
+        for name in [
+            "serde",
+            "serde_json",
+            "serde-jsonx",
+            "a",
+            "windows_x86_64_gnu",
+        ] {
+            assert!(valid_name(Registry::Crates, name), "{name}");
+        }
+        let hostile = [
+            "", "a[1-9]", "{a,b}", "../../x", "a/b", "a?b", "a#b", "a b", "-o", ".a", "a.", "a%2e",
+            "é", "a\nb",
+        ];
+        for name in hostile {
+            assert!(!valid_name(Registry::PyPi, name), "PyPI {name:?}");
+            assert!(!valid_name(Registry::Crates, name), "crates {name:?}");
+        }
+        assert!(
+            !valid_name(Registry::Crates, "3to2"),
+            "a crate starts with a letter"
+        );
+        assert!(!valid_name(Registry::Crates, "zope.interface"));
+        assert!(!valid_name(Registry::Crates, &"a".repeat(65)));
+        let nowhere = Registries {
+            pypi: "http://127.0.0.1:9".into(),
+            crates_index: "http://127.0.0.1:9".into(),
+        };
+        assert_eq!(ask(Registry::Crates, "a[1-9]", &nowhere), Answer::Invalid);
+    }
 
     #[test]
     fn index_paths_follow_cargos_layout() {
