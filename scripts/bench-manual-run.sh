@@ -12,12 +12,9 @@ GATEHOUSE=${GATEHOUSE:-$ROOT/target/release/gatehouse}
 case $GATEHOUSE in /*) ;; *) GATEHOUSE=$PWD/$GATEHOUSE ;; esac
 WORK=$(mktemp -d)
 trap '"$GATEHOUSE" daemon stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-export HOME="$WORK/home" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_SYSTEM=/dev/null NO_COLOR=1
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-mkdir -p "$HOME" "$WORK/repo/.gatehouse/tasks" "$WORK/repo/docs"
-cd "$WORK/repo"
-git init -q -b main .
+. "$ROOT/scripts/lib/bench-env.sh"
+bench_repo "$WORK"
+mkdir -p .gatehouse/tasks docs
 cat > .gatehouse/config.toml <<'TOML'
 [daemon]
 quiet = "1h"

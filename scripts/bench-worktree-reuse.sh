@@ -19,13 +19,9 @@ fi
 case $GATEHOUSE in /*) ;; *) GATEHOUSE=$PWD/$GATEHOUSE ;; esac
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-export HOME="$WORK/home" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_SYSTEM=/dev/null NO_COLOR=1
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-unset XDG_STATE_HOME
-mkdir -p "$HOME" "$WORK/repo/.gatehouse/tasks" "$WORK/repo/docs" "$WORK/repo/src"
-cd "$WORK/repo"
-git init -q -b main .
+. "$ROOT/scripts/lib/bench-env.sh"
+bench_repo "$WORK"
+mkdir -p .gatehouse/tasks docs src
 cat > .gatehouse/config.toml <<'TOML'
 [agents.stamp]
 adapter = "command"

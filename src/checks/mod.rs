@@ -146,4 +146,24 @@ impl Finding {
             owners: Vec::new(),
         }
     }
+
+    /// For tests: a review finding of `rule` about `path` as a whole, placed at 1:1 as the gate
+    /// places its findings about a commit or a ref, with no message, symbol, help or owners.
+    #[cfg(test)]
+    pub(crate) fn for_review(rule: &'static str, code: &str, path: &str) -> Finding {
+        Finding {
+            rule,
+            code: code.into(),
+            level: Level::Review,
+            path: path.into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            message: String::new(),
+            symbol: None,
+            help: None,
+            owners: Vec::new(),
+        }
+    }
 }

@@ -291,7 +291,6 @@ mod tests {
 #[cfg(test)]
 mod vouch_tests {
     use super::*;
-    use crate::config::Level;
 
     fn approval(email: &str) -> Approval {
         Approval {
@@ -311,18 +310,8 @@ mod vouch_tests {
 
     fn finding(owners: &[&str]) -> Finding {
         Finding {
-            rule: "sensitive-path",
-            code: "pay".into(),
-            level: Level::Review,
-            path: "pay/charge.txt".into(),
-            line: 1,
-            column: 1,
-            end_line: 1,
-            end_column: 1,
-            message: String::new(),
-            symbol: None,
-            help: None,
             owners: owners.iter().map(|o| o.to_string()).collect(),
+            ..Finding::for_review("sensitive-path", "pay", "pay/charge.txt")
         }
     }
 

@@ -161,23 +161,9 @@ mod tests {
 
     use super::*;
     use crate::checks::Finding;
-    use crate::config::Level;
 
     fn finding() -> Finding {
-        Finding {
-            rule: "agent-commit",
-            code: "unapproved".into(),
-            level: Level::Review,
-            path: "a.txt".into(),
-            line: 1,
-            column: 1,
-            end_line: 1,
-            end_column: 1,
-            message: String::new(),
-            symbol: None,
-            help: None,
-            owners: Vec::new(),
-        }
+        Finding::for_review("agent-commit", "unapproved", "a.txt")
     }
 
     fn person(name: &str) -> Identity {
@@ -216,7 +202,7 @@ mod tests {
             .unwrap();
         let his = approvals::record(&repo, commit, &bob, None, &[finding()]).unwrap();
         withdraw(&repo, &mine, &alice).unwrap();
-        assert_eq!(notes(), [his.clone()]);
+        assert_eq!(notes(), std::slice::from_ref(&his));
 
         // Bob's approval is there before: it stays exactly, and so does the notes ref.
         let before = git.refname_to_id(NOTES_REF).unwrap();
@@ -226,7 +212,7 @@ mod tests {
         assert_eq!(notes().len(), 2);
         withdraw(&repo, &mine, &alice).unwrap();
         assert_eq!(git.refname_to_id(NOTES_REF).unwrap(), before);
-        assert_eq!(notes(), [his.clone()]);
+        assert_eq!(notes(), std::slice::from_ref(&his));
 
         // Alone on its commit, with a note on another commit written since: its note goes.
         let other = git.commit(None, &sig, &sig, "d", &tree, &[]).unwrap();

@@ -82,26 +82,9 @@ fn check_in_a_subdirectory_checks_it_and_names_files_from_there() {
     );
 }
 
-/// `work` with an `origin` bare remote that has the base commit.
+/// `work` with an `origin` bare remote that has the base commit (`old.py`, untyped).
 fn with_remote(env: &TestEnv) -> TestRepo<'_> {
-    let origin = env.path().join("origin.git");
-    env.git(
-        env.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    let work = env.repo("work");
-    work.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    work.write("old.py", UNTYPED);
-    work.commit("base");
-    work.git(&["push", "-q", "origin", "main"]);
-    work
+    env.work_with_origin(&[("old.py", UNTYPED)]).0
 }
 
 #[test]

@@ -100,6 +100,23 @@ impl TestEnv {
         self.git(&root, &["config", "commit.gpgsign", "false"]);
         TestRepo { env: self, root }
     }
+
+    /// A repository `work` whose `origin` remote is a new bare repository, `origin.git` (its path
+    /// is returned too), that has `work`'s first commit: `files`, committed as `base` and pushed.
+    /// No hooks are installed.
+    pub fn work_with_origin(&self, files: &[(&str, &str)]) -> (TestRepo<'_>, PathBuf) {
+        let origin = self.path().join("origin.git");
+        let bare = origin.to_str().unwrap();
+        self.git(self.path(), &["init", "-q", "--bare", "-b", "main", bare]);
+        let work = self.repo("work");
+        work.git(&["remote", "add", "origin", bare]);
+        for (path, text) in files {
+            work.write(path, text);
+        }
+        work.commit("base");
+        work.git(&["push", "-q", "origin", "main"]);
+        (work, origin)
+    }
 }
 
 impl TestRepo<'_> {

@@ -10,25 +10,11 @@ const CONFIG: &str = "[[sensitive]]\nname = \"watched\"\npaths = [\"*.py\"]\nlev
 
 /// A work repository with an `origin` bare remote, the base pushed, and the hooks installed.
 fn setup(env: &TestEnv) -> (TestRepo<'_>, PathBuf) {
-    let origin = env.path().join("origin.git");
-    env.git(
-        env.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    let work = env.repo("work");
-    work.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    work.write(".gatehouse/config.toml", CONFIG)
-        .write("a.py", "a = 1\n")
-        .write("b.py", "b = 1\n");
-    work.commit("base");
-    work.git(&["push", "-q", "origin", "main"]);
+    let (work, origin) = env.work_with_origin(&[
+        (".gatehouse/config.toml", CONFIG),
+        ("a.py", "a = 1\n"),
+        ("b.py", "b = 1\n"),
+    ]);
     let run = work.gatehouse(&["install"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (work, origin)

@@ -73,25 +73,7 @@ pub(super) fn gatehouse(repo: &TestRepo<'_>, args: &[&str], limit: Duration) -> 
 
 /// A work repository with hooks and an `origin` bare remote holding its first commit.
 pub(super) fn with_origin<'e>(env: &'e TestEnv, files: &[(&str, &str)]) -> (TestRepo<'e>, PathBuf) {
-    let origin = env.path().join("origin.git");
-    env.git(
-        env.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    let work = env.repo("work");
-    work.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    for (path, text) in files {
-        work.write(path, text);
-    }
-    work.commit("base");
-    work.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    let (work, origin) = env.work_with_origin(files);
     let run = work.gatehouse(&["install"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (work, origin)
