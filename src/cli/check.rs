@@ -237,13 +237,16 @@ fn print(
     format: Format,
     here: Option<&Here>,
 ) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
     let text = match format {
         Format::Json => {
-            output::json(
+            let written = output::write_json(
+                &mut stdout,
                 &report.findings,
                 report.stats.files_checked,
                 report.elapsed_ms,
-            ) + "\n"
+            );
+            return finish(written.and_then(|()| stdout.write_all(b"\n")), &mut stdout);
         }
         Format::Sarif => output::sarif(&report.findings) + "\n",
         Format::Human => {
@@ -270,11 +273,13 @@ fn print(
             Human::for_stdout(super::env::no_color()).render(&findings, &report.stats, &mut shown)
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    let written = stdout.write_all(text.as_bytes());
+    finish(written, &mut stdout)
+}
+
+/// Flushes the report; a reader that went away (`| head`) is not an error.
+fn finish(written: std::io::Result<()>, stdout: &mut impl Write) -> anyhow::Result<()> {
+    match written.and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
     }

@@ -5,7 +5,7 @@ mod json;
 mod sarif;
 
 pub use human::{Human, SourceLines};
-pub use json::json;
+pub use json::{json, write_json};
 pub use sarif::sarif;
 
 /// The output formats of `gatehouse check`.
