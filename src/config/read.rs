@@ -61,6 +61,65 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, UnsafeFi
     Ok(Some(bytes))
 }
 
+/// The last `max` bytes of the regular file at `path`, for files in a directory an agent writes
+/// in (its run directory: `agent.log`, an acceptance command's output): the last component is
+/// never followed when it is a symlink (the agent cannot read `~/.ssh/id_ed25519`, but gatehouse
+/// can), and FIFOs and devices are refused without blocking. `None` when it does not exist.
+pub fn tail_no_follow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, UnsafeFile> {
+    use std::io::{Seek, SeekFrom};
+    let opened = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let mut file = match opened {
+        Ok(file) => file,
+        Err(e) if is_absent(&e) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(UnsafeFile::NotRegular("a symbolic link"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(UnsafeFile::NotRegular(kind(&meta.file_type())));
+    }
+    file.seek(SeekFrom::Start(meta.len().saturating_sub(max)))?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Refuses `rel` of the working tree `workdir` as a place to write when it would land outside
+/// `workdir`: the file itself when it exists (a symlink, dangling or not, must resolve inside),
+/// else the deepest directory above it that exists (a file created below a symlinked directory
+/// is created wherever that points). For files gatehouse writes into a clone: hook managers'
+/// configs (`install --via`), `.gatehouse/config.toml` (`init`).
+pub fn ensure_inside(workdir: &Path, rel: &str) -> Result<(), UnsafeFile> {
+    let root = workdir.canonicalize()?;
+    let path = workdir.join(rel);
+    for at in path.ancestors() {
+        match std::fs::symlink_metadata(at) {
+            Err(e) if is_absent(&e) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => {}
+        }
+        let real = match at.canonicalize() {
+            Ok(real) => real,
+            Err(e) if is_absent(&e) => {
+                let target = std::fs::read_link(at).unwrap_or_else(|_| at.to_path_buf());
+                return Err(UnsafeFile::Outside { target });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        return if real.starts_with(&root) {
+            Ok(())
+        } else {
+            Err(UnsafeFile::Outside { target: real })
+        };
+    }
+    Ok(())
+}
+
 /// Reads `rel` of the working tree `workdir` like [`read_regular`], refusing a path that
 /// resolves (through any symlink, of the file or of a directory above it) outside `workdir`.
 pub fn read_repo_file(
@@ -150,6 +209,64 @@ mod tests {
         ));
         assert!(matches!(
             read_regular(Path::new("/dev/zero"), 1000),
+            Err(UnsafeFile::NotRegular("a device"))
+        ));
+    }
+
+    #[test]
+    fn places_to_write_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("repo"), dir.path().join("outside"));
+        std::fs::create_dir_all(root.join("tools")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("bashrc"), "x\n").unwrap();
+        std::os::unix::fs::symlink(outside.join("bashrc"), root.join("file")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("dir")).unwrap();
+        std::os::unix::fs::symlink(outside.join("gone"), root.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("tools", root.join("inside")).unwrap();
+        let outside_of =
+            |rel: &str| matches!(ensure_inside(&root, rel), Err(UnsafeFile::Outside { .. }));
+        assert!(outside_of("file"));
+        assert!(outside_of("dir/new.toml"));
+        assert!(outside_of("dir/deeper/new.toml"));
+        assert!(outside_of("dangling"));
+        assert!(outside_of("dangling/new.toml"));
+        assert!(ensure_inside(&root, "inside/new.toml").is_ok());
+        assert!(ensure_inside(&root, "tools/a/b/new.toml").is_ok());
+        assert!(ensure_inside(&root, "new.toml").is_ok());
+    }
+
+    #[test]
+    fn tails_follow_no_symlink_and_never_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("agent.log");
+        std::fs::write(&log, "first\nsecond\n").unwrap();
+        let tail = |p: &Path| tail_no_follow(p, 7);
+        assert_eq!(tail(&log).unwrap().unwrap(), b"second\n");
+        assert_eq!(
+            tail_no_follow(&log, 100).unwrap().unwrap(),
+            b"first\nsecond\n"
+        );
+        assert!(tail(&dir.path().join("missing")).unwrap().is_none());
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(&log, &link).unwrap();
+        assert!(matches!(
+            tail(&link),
+            Err(UnsafeFile::NotRegular("a symbolic link"))
+        ));
+        let zero = dir.path().join("zero.log");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(matches!(
+            tail(&zero),
+            Err(UnsafeFile::NotRegular("a symbolic link"))
+        ));
+        let fifo = dir.path().join("fifo.log");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert!(matches!(tail(&fifo), Err(UnsafeFile::NotRegular("a FIFO"))));
+        assert!(matches!(
+            tail(Path::new("/dev/null")),
             Err(UnsafeFile::NotRegular("a device"))
         ));
     }

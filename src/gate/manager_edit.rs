@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::managers::{self, GATING_HOOKS, Manager};
+use crate::config::read::UnsafeFile;
 
 /// Errors of planning an edit; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,10 @@ pub enum EditError {
     },
     #[error("{0} has no config file gatehouse can edit; add the lines by hand")]
     NoConfig(&'static str),
+    #[error(
+        "refusing to edit {path}: {reason}; gatehouse edits only regular files inside the repository, up to 1 MiB"
+    )]
+    Unsafe { path: PathBuf, reason: UnsafeFile },
 }
 
 /// One file to write: its text before (`None`: a new file) and after.
@@ -28,20 +33,34 @@ pub struct Edit {
 
 /// The edits that make `manager` run every gating hook it does not run yet; empty when it runs
 /// them all. `husky_scripts` is where husky's committed hook scripts live (`.husky`).
+///
+/// Every file to edit is read (and so later written) only as a regular file inside the working
+/// tree, below directories inside it: a clone can ship `lefthook.yml` or `.husky` as a symlink
+/// to `~/.bashrc` or `~/bin`, and the edit must not land there. husky's scripts outside the
+/// working tree (a `core.hooksPath` the user chose) stay within that directory instead.
 pub fn plan(
     manager: Manager,
     workdir: &Path,
     husky_scripts: &Path,
 ) -> Result<Vec<Edit>, EditError> {
-    let missing: Vec<&str> = GATING_HOOKS
-        .iter()
-        .copied()
-        .filter(|hook| match manager {
-            Manager::Husky => !std::fs::read_to_string(husky_scripts.join(hook))
-                .is_ok_and(|t| managers::runs_gate(&t, hook)),
-            _ => managers::configured(manager, workdir, hook).is_none(),
-        })
-        .collect();
+    let root = if manager == Manager::Husky && !husky_scripts.starts_with(workdir) {
+        husky_scripts
+    } else {
+        workdir
+    };
+    let read = |path: &Path| read_file(root, path);
+    let mut missing = Vec::new();
+    for hook in GATING_HOOKS.iter().copied() {
+        let runs = match manager {
+            Manager::Husky => {
+                read(&husky_scripts.join(hook))?.is_some_and(|t| managers::runs_gate(&t, hook))
+            }
+            _ => managers::configured(manager, workdir, hook).is_some(),
+        };
+        if !runs {
+            missing.push(hook);
+        }
+    }
     if missing.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,15 +106,17 @@ fn config_path(workdir: &Path, names: &[&str]) -> PathBuf {
         .unwrap_or_else(|| workdir.join(names[0]))
 }
 
-fn read(path: &Path) -> Result<Option<String>, EditError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(EditError::Read {
+fn read_file(root: &Path, path: &Path) -> Result<Option<String>, EditError> {
+    managers::read_in(root, path).map_err(|reason| match reason {
+        UnsafeFile::Io(source) => EditError::Read {
             path: path.to_path_buf(),
             source,
-        }),
-    }
+        },
+        reason => EditError::Unsafe {
+            path: path.to_path_buf(),
+            reason,
+        },
+    })
 }
 
 /// The pre-commit hook id for a gating hook.

@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::read::{
+    MAX_CONFIG_SIZE, UnsafeFile, ensure_inside, read_regular, read_repo_file,
+};
+
 /// The marker that makes a hook file ours; the number after it is the shim's version.
 pub const SHIM_MARKER: &str = "# gatehouse hook shim, version ";
 
@@ -72,10 +76,37 @@ pub enum Owner {
     Other,
 }
 
-/// Reads a hook file's owner; `None` when there is no such file.
+/// Reads a hook file's owner; `None` when there is no such file. Read bounded and without
+/// blocking: a hooks directory inside the working tree (husky's) can hold what a clone shipped,
+/// and a FIFO or `/dev/zero` there must not hang or exhaust `install`, `status` or `doctor`. A
+/// file that is not a regular one, or is over the size limit, is nobody's shim: `Other`.
 pub fn owner(path: &Path) -> Option<Owner> {
-    let text = std::fs::read(path).ok()?;
-    Some(owner_of(&String::from_utf8_lossy(&text)))
+    match read_regular(path, MAX_CONFIG_SIZE) {
+        Ok(Some(text)) => Some(owner_of(&String::from_utf8_lossy(&text))),
+        Ok(None) | Err(UnsafeFile::Io(_)) => None,
+        Err(_) => Some(Owner::Other),
+    }
+}
+
+/// The text of `path`, a hook manager's config or committed hook script, which a cloned
+/// repository ships: only a regular file (up to the configuration size limit) that resolves
+/// inside `root`, and only below directories that resolve inside `root`, so that neither reading
+/// it nor writing it back (`install --via`) follows a symlink out of the repository. `None` when
+/// it does not exist.
+pub fn read_in(root: &Path, path: &Path) -> Result<Option<String>, UnsafeFile> {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return Err(UnsafeFile::Outside {
+            target: path.to_path_buf(),
+        });
+    };
+    let rel = rel.to_string_lossy();
+    ensure_inside(root, &rel)?;
+    let Some(bytes) = read_repo_file(root, &rel, MAX_CONFIG_SIZE)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e).into())
 }
 
 /// The owner of a hook file with this text, from the header each tool writes.
@@ -146,6 +177,15 @@ pub fn runs_gate(text: &str, hook: &str) -> bool {
     })
 }
 
+/// True when the hook script at `path` runs `gatehouse hook NAME` (read bounded, like
+/// [`owner`]).
+pub fn script_runs_gate(path: &Path, hook: &str) -> bool {
+    read_regular(path, MAX_CONFIG_SIZE)
+        .ok()
+        .flatten()
+        .is_some_and(|t| runs_gate(&String::from_utf8_lossy(&t), hook))
+}
+
 /// The config file of `manager` in `workdir` that runs the gate for `hook`: a line running
 /// `gatehouse hook NAME`, or for pre-commit and prek an id of this repository's
 /// `.pre-commit-hooks.yaml` (`gatehouse` for pre-push, `gatehouse-merge` for pre-merge-commit).
@@ -157,7 +197,8 @@ pub fn configured(manager: Manager, workdir: &Path, hook: &str) -> Option<PathBu
     };
     manager.config_files().iter().find_map(|name| {
         let path = workdir.join(name);
-        let text = std::fs::read_to_string(&path).ok()?;
+        // A config file gatehouse may not read (a symlink out, a FIFO) runs nothing for it.
+        let text = read_in(workdir, &path).ok()??;
         let by_id = manager.runs_legacy()
             && id.is_some_and(|id| {
                 text.lines().any(|l| {
@@ -224,7 +265,7 @@ pub fn reach(dir: &Path, workdir: Option<&Path>, hook: &str) -> Reach {
         let stub = dir.join(hook);
         // husky v9's stub runs `.husky/NAME`; for v4–8 the script is the hook itself.
         let runs_script = stub == script || stub.is_file();
-        if runs_script && std::fs::read_to_string(&script).is_ok_and(|t| runs_gate(&t, hook)) {
+        if runs_script && script_runs_gate(&script, hook) {
             reach.routes.push(Route::Script { file: script });
         } else if let Some(Owner::Shim(version)) = owner(&stub) {
             reach.routes.push(Route::Shim { version });
@@ -234,7 +275,6 @@ pub fn reach(dir: &Path, workdir: Option<&Path>, hook: &str) -> Reach {
     }
     let path = dir.join(hook);
     match owner(&path) {
-        None => {}
         Some(Owner::Shim(version)) => {
             reach.routes.push(Route::Shim { version });
             shim_chain(dir, workdir, hook, &mut reach);
@@ -243,11 +283,10 @@ pub fn reach(dir: &Path, workdir: Option<&Path>, hook: &str) -> Reach {
             reach.manager = Some(manager);
             manager_routes(dir, workdir, hook, manager, &mut reach);
         }
-        Some(Owner::Other) => {
-            if std::fs::read_to_string(&path).is_ok_and(|t| runs_gate(&t, hook)) {
-                reach.routes.push(Route::Script { file: path });
-            }
+        Some(Owner::Other) if script_runs_gate(&path, hook) => {
+            reach.routes.push(Route::Script { file: path });
         }
+        None | Some(Owner::Other) => {}
     }
     reach.runs = reach.routes.len();
     let legacy_and_config = reach
@@ -365,5 +404,54 @@ mod tests {
             }
         );
         assert_eq!(hooks_dir_kind(dir.path()), HooksDir::Plain);
+    }
+
+    #[test]
+    fn special_hook_files_are_nobodys_and_never_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pre-push");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert_eq!(owner(&fifo), Some(Owner::Other));
+        assert!(!script_runs_gate(&fifo, "pre-push"));
+        let zero = dir.path().join("pre-commit");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert_eq!(owner(&zero), Some(Owner::Other));
+        assert_eq!(owner(&dir.path().join("missing")), None);
+    }
+
+    #[test]
+    fn manager_files_are_read_only_inside_the_working_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("repo"), dir.path().join("outside"));
+        std::fs::create_dir_all(root.join("tools")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("bashrc"), "x\n").unwrap();
+        std::fs::write(root.join("tools/lefthook.yml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink(outside.join("bashrc"), root.join("lefthook.yml")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join(".husky")).unwrap();
+        std::os::unix::fs::symlink("tools/lefthook.yml", root.join(".lefthook.yml")).unwrap();
+        std::os::unix::fs::symlink(outside.join("gone"), root.join("dangling")).unwrap();
+        let read = |rel: &str| read_in(&root, &root.join(rel));
+        assert!(matches!(
+            read("lefthook.yml"),
+            Err(UnsafeFile::Outside { .. })
+        ));
+        // Absent below a symlinked directory: writing it would create it outside.
+        assert!(matches!(
+            read(".husky/pre-push"),
+            Err(UnsafeFile::Outside { .. })
+        ));
+        assert!(matches!(
+            read("dangling/x"),
+            Err(UnsafeFile::Outside { .. })
+        ));
+        assert_eq!(read(".lefthook.yml").unwrap().as_deref(), Some("a: 1\n"));
+        assert_eq!(read("new/lefthook.yml").unwrap(), None);
+        assert!(matches!(
+            read_in(&root, &outside.join("bashrc")),
+            Err(UnsafeFile::Outside { .. })
+        ));
     }
 }

@@ -181,7 +181,7 @@ pub fn run_page(repo: &Repo, store: &Store, id: &str) -> Result<RunPage, WebErro
     let log_tail = (run.state != RunState::Ready && run.state != RunState::Accepted)
         .then(|| {
             let dir = crate::tasks::run::run_dir(&repo.state_dir(), &run.id);
-            crate::tasks::validate::tail(&dir.join(crate::agents::LOG_FILE), 8192)
+            log_tail(&dir.join(crate::agents::LOG_FILE), 8192)
         })
         .filter(|t| !t.trim().is_empty());
     let landed = (run.state == RunState::Accepted)
@@ -207,6 +207,17 @@ pub fn run_page(repo: &Repo, store: &Store, id: &str) -> Result<RunPage, WebErro
 }
 
 /// "main at 1a2b3c4d5e6f" when HEAD's branch contains `commit`.
+/// The last `max` bytes of a run's `agent.log`. The run directory is the agent's to write in,
+/// so the log may have become a symlink (to `~/.ssh/id_ed25519`, which the agent cannot read
+/// but the page's server can), a FIFO (the request would wait for a writer forever) or a
+/// device: those are named, not read (see [`crate::config::read::tail_no_follow`]).
+fn log_tail(path: &std::path::Path, max: u64) -> String {
+    match crate::config::read::tail_no_follow(path, max) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
+        Err(why) => format!("[gatehouse: {} not shown: {why}]", path.display()),
+    }
+}
+
 fn landed(git: &git2::Repository, commit: Oid) -> Option<String> {
     let head = git.head().ok()?;
     let at = head.target()?;

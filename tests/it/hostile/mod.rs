@@ -4,5 +4,7 @@
 
 mod checks;
 mod daemon;
+mod manager_files;
+mod page;
 mod sandbox;
 mod server;
