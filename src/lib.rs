@@ -1,6 +1,7 @@
 //! gatehouse: a local git gate for repositories where headless coding agents do part of the work.
 
 pub mod agents;
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -414,7 +414,9 @@ fn parse_tokens(text: &str) -> u64 {
 fn read_analytics(path: &Path) -> (Usage, u32) {
     let mut usage = Usage::default();
     let mut replies = 0;
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Written in the run directory: read like the agent's other files there (no symlink, no
+    // FIFO); 16 MiB is thousands of requests.
+    let Some(text) = super::run_file_text(path, 16 * super::RUN_FILE_MAX) else {
         return (usage, 0);
     };
     for line in text.lines() {
@@ -439,7 +441,8 @@ fn read_analytics(path: &Path) -> (Usage, u32) {
 /// The model's last non-empty answer in aider's LLM history: the lines after the last
 /// `LLM RESPONSE <time>` header, each prefixed `ASSISTANT` (a failed request logs an empty one).
 fn last_reply(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Its end holds the last reply; read like the agent's other files in the run directory.
+    let text = super::run_file_text(path, super::RUN_FILE_MAX)?;
     let mut last = None;
     let mut current: Option<Vec<&str>> = None;
     let keep = |reply: Option<Vec<&str>>| {

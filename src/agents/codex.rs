@@ -1,12 +1,17 @@
 //! The `OpenAI` Codex CLI: `codex exec --json --dangerously-bypass-approvals-and-sandbox … -`,
-//! prompt on stdin.
+//! prompt on stdin, where Landlock confines it; `codex exec --json --sandbox workspace-write … -`
+//! where it cannot.
 //!
-//! **gatehouse is the sandbox.** codex (0.171) runs every edit and shell command inside its
-//! bundled bubblewrap, which cannot start in a process that Landlock already confines
+//! **gatehouse is the sandbox, when it can be.** codex (0.171) runs every edit and shell command
+//! inside its bundled bubblewrap, which cannot start in a process that Landlock already confines
 //! (`bwrap: setting up uid map: Permission denied`); the edit then fails while the turn still
-//! completes with exit 0. So codex is started with its own sandbox and approvals off, and
-//! gatehouse's Landlock, environment allowlist and process group confine it instead: writes
-//! outside the worktree, the run directory and the temp dir are refused by the kernel.
+//! completes with exit 0. So where Landlock is enforced codex is started with its own sandbox and
+//! approvals off, and gatehouse's Landlock, environment allowlist and process group confine it
+//! instead: writes outside the worktree, the run directory and the temp dir are refused by the
+//! kernel. Where it is not (no Landlock in the kernel, not Linux), bypassing codex's sandbox
+//! would leave the agent unconfined, so codex keeps its own: `--sandbox workspace-write` (the
+//! 0.171 spelling: `-s, --sandbox <SANDBOX_MODE>`, one of `read-only`, `workspace-write`,
+//! `danger-full-access`), with `codex exec`'s approval policy, which never asks.
 //!
 //! Verified against codex-cli 0.171.0 (`scripts/conformance/codex.sh`, which drives the real CLI
 //! against `scripts/conformance/server_codex.py`) and its sources (`codex-rs/exec/src/
@@ -59,49 +64,62 @@ const LIVE_EVERY: Duration = Duration::from_millis(500);
 
 pub struct Codex;
 
+/// codex's command line; `confined`: Landlock confines it, so codex's own sandbox (which cannot
+/// start inside Landlock) is off, else codex keeps it (`--sandbox workspace-write`).
+fn codex_command_line(
+    config: &AgentConfig,
+    inv: &Invocation,
+    confined: bool,
+) -> (String, Vec<String>) {
+    let program = config.program_name().unwrap_or("codex").to_string();
+    let mut args: Vec<String> = vec!["exec".into(), "--json".into()];
+    if confined {
+        args.push("--dangerously-bypass-approvals-and-sandbox".into());
+    } else {
+        args.extend(["--sandbox".into(), "workspace-write".into()]);
+    }
+    args.extend([
+        "--skip-git-repo-check".into(),
+        "-C".into(),
+        inv.worktree.display().to_string(),
+        "-o".into(),
+        inv.run_dir.join(LAST_MESSAGE_FILE).display().to_string(),
+    ]);
+    let mut set = |key: &str, value: &str| {
+        args.push("-c".into());
+        args.push(format!("{key}={}", toml::Value::String(value.into())));
+    };
+    if config.bedrock() {
+        set("model_provider", BEDROCK);
+        if let Some(profile) = &config.profile {
+            set("model_providers.amazon-bedrock.aws.profile", profile);
+        }
+        if let Some(region) = &config.region {
+            set("model_providers.amazon-bedrock.aws.region", region);
+        }
+        if let Some(url) = &config.base_url {
+            set("model_providers.amazon-bedrock.base_url", url);
+        }
+    } else if let Some(url) = &config.base_url {
+        let table = format!("model_providers.{PROVIDER}");
+        set(&format!("{table}.name"), PROVIDER);
+        set(&format!("{table}.base_url"), url);
+        set(&format!("{table}.wire_api"), "responses");
+        set(&format!("{table}.env_key"), KEY_VAR);
+        set("model_provider", PROVIDER);
+    }
+    if let Some(model) = &config.model {
+        args.push("-m".into());
+        args.push(model.clone());
+    }
+    args.extend(config.args.iter().cloned());
+    args.push("-".into());
+    (program, args)
+}
+
 impl super::Adapter for Codex {
     fn command_line(&self, config: &AgentConfig, inv: &Invocation) -> (String, Vec<String>) {
-        let program = config.program_name().unwrap_or("codex").to_string();
-        let mut args: Vec<String> = vec![
-            "exec".into(),
-            "--json".into(),
-            "--dangerously-bypass-approvals-and-sandbox".into(),
-            "--skip-git-repo-check".into(),
-            "-C".into(),
-            inv.worktree.display().to_string(),
-            "-o".into(),
-            inv.run_dir.join(LAST_MESSAGE_FILE).display().to_string(),
-        ];
-        let mut set = |key: &str, value: &str| {
-            args.push("-c".into());
-            args.push(format!("{key}={}", toml::Value::String(value.into())));
-        };
-        if config.bedrock() {
-            set("model_provider", BEDROCK);
-            if let Some(profile) = &config.profile {
-                set("model_providers.amazon-bedrock.aws.profile", profile);
-            }
-            if let Some(region) = &config.region {
-                set("model_providers.amazon-bedrock.aws.region", region);
-            }
-            if let Some(url) = &config.base_url {
-                set("model_providers.amazon-bedrock.base_url", url);
-            }
-        } else if let Some(url) = &config.base_url {
-            let table = format!("model_providers.{PROVIDER}");
-            set(&format!("{table}.name"), PROVIDER);
-            set(&format!("{table}.base_url"), url);
-            set(&format!("{table}.wire_api"), "responses");
-            set(&format!("{table}.env_key"), KEY_VAR);
-            set("model_provider", PROVIDER);
-        }
-        if let Some(model) = &config.model {
-            args.push("-m".into());
-            args.push(model.clone());
-        }
-        args.extend(config.args.iter().cloned());
-        args.push("-".into());
-        (program, args)
+        codex_command_line(config, inv, super::landlock::enforced_here())
     }
 
     /// A fresh `CODEX_HOME` under the run directory with the user's `auth.json` and
@@ -204,8 +222,7 @@ impl Events for CodexEvents {
     }
 
     fn finish(self: Box<Self>, end: &End) -> Report {
-        let final_message = std::fs::read_to_string(&self.last_message_file)
-            .ok()
+        let final_message = super::run_file_text(&self.last_message_file, super::RUN_FILE_MAX)
             .and_then(|text| tail_text(&text, usize::MAX))
             .or_else(|| self.last_agent_message.clone());
         let usage = self
@@ -332,7 +349,6 @@ fn message_of(value: Option<&Value>) -> String {
 
 /// What the run's `CODEX_HOME/sessions/**/rollout-*.jsonl` files (one per thread) recorded.
 mod rollout {
-    use std::io::{Read, Seek, SeekFrom};
     use std::path::{Path, PathBuf};
 
     use serde_json::Value;
@@ -403,16 +419,9 @@ mod rollout {
     /// The JSON lines of a rollout (of its last `tail` bytes: the first, partial line of
     /// the tail does not parse and is skipped).
     fn lines(file: &Path, tail: Option<u64>) -> impl Iterator<Item = Value> {
-        let mut text = Vec::new();
-        if let Ok(mut f) = std::fs::File::open(file) {
-            let len = f.metadata().map_or(0, |m| m.len());
-            let start = tail.map_or(0, |tail| len.saturating_sub(tail));
-            if f.seek(SeekFrom::Start(start)).is_ok() {
-                let _ = f.read_to_end(&mut text);
-            }
-        }
-        String::from_utf8_lossy(&text)
-            .lines()
+        // In the run directory, the agent's to write in: no symlink followed, no FIFO opened.
+        let text = super::super::run_file_text(file, tail.unwrap_or(u64::MAX)).unwrap_or_default();
+        text.lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect::<Vec<_>>()
             .into_iter()
@@ -430,7 +439,8 @@ mod rollout {
                 let path = entry.path();
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if path.is_dir() {
+                // The entry's own type: a symlink to `/` is not walked into.
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
                     dirs.push(path);
                 } else if name.starts_with("rollout-") && name.ends_with(".jsonl") {
                     found.push(path);

@@ -81,6 +81,18 @@ pub fn spawn_confined(
     })
 }
 
+/// Whether Landlock confines what an agent started now writes (fully or in part): the kernel's
+/// answer to a ruleset applied on a throwaway thread, asked once per process. Adapters whose
+/// agent has a sandbox of its own that cannot run inside Landlock (codex) turn it off only then.
+pub fn enforced_here() -> bool {
+    static PROBE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBE.get_or_init(|| {
+        std::thread::spawn(|| restrict_this_thread(&[], &[]).is_enforced())
+            .join()
+            .unwrap_or(false)
+    })
+}
+
 /// Makes the children this thread starts from now on the first process of a new PID
 /// namespace. Needs CAP_SYS_ADMIN (root, or a user namespace of our own — which a threaded
 /// process cannot enter); false where it is not allowed, and the process group, the subreaper

@@ -7,7 +7,7 @@
 //! lost to the cap.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The smallest cap honoured (so that one gatehouse note always fits).
@@ -87,14 +87,15 @@ impl BoundedLog {
         if !self.rotated {
             return Ok(());
         }
-        let current = std::fs::read(&self.path)?;
-        let mut old = File::open(&self.previous)?;
-        let old_len = old.metadata()?.len();
-        let room = self.cap.saturating_sub(current.len() as u64 + 100);
-        let keep = room.min(old_len);
-        old.seek(SeekFrom::Start(old_len - keep))?;
-        let mut tail = Vec::new();
-        old.read_to_end(&mut tail)?;
+        // The run directory is the agent's to write in: either half may have been replaced by a
+        // symlink (to a secret gatehouse can read) or a FIFO (reading it would hang the runner).
+        let current = read_own(&self.path, self.cap)?;
+        let tail = read_own(
+            &self.previous,
+            self.cap.saturating_sub(current.len() as u64 + 100),
+        )?;
+        let old_len = std::fs::symlink_metadata(&self.previous)?.len();
+        let keep = tail.len() as u64;
         // Start at a line boundary.
         let start = if keep < old_len {
             tail.iter()
@@ -103,7 +104,7 @@ impl BoundedLog {
         } else {
             0
         };
-        let dropped = self.dropped + old_len - keep + start as u64;
+        let dropped = self.dropped + old_len.saturating_sub(keep) + start as u64;
         let joined = self.path.with_extension("log.tmp");
         let mut out = private_file(&joined)?;
         writeln!(
@@ -119,13 +120,33 @@ impl BoundedLog {
     }
 }
 
-/// Creates (or truncates) `path` readable by its owner only, whatever the umask.
-fn private_file(path: &Path) -> io::Result<File> {
+/// Reads the last `max` bytes of one of the log's own files without following a symlink or
+/// opening a FIFO or device (see [`crate::config::read::tail_no_follow`]).
+fn read_own(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    match crate::config::read::tail_no_follow(path, max) {
+        Ok(bytes) => Ok(bytes.unwrap_or_default()),
+        Err(crate::config::read::UnsafeFile::Io(e)) => Err(e),
+        Err(why) => Err(io::Error::other(format!(
+            "{} was replaced by {why}",
+            path.display()
+        ))),
+    }
+}
+
+/// Creates `path` afresh, readable by its owner only, whatever the umask. Whatever is there is
+/// removed first and the file is created exclusively (`O_EXCL` follows no symlink): the run
+/// directory is the agent's to write in, and a symlink it planted at `agent.log` must not make
+/// gatehouse truncate and fill the file it points to. If the agent wins the race and creates
+/// something there again, creating fails (the log then loses lines, never a foreign file).
+pub(super) fn private_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
 }
@@ -156,6 +177,30 @@ mod tests {
             .collect();
         assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1));
         assert!(!dir.path().join("agent.log.1").exists());
+    }
+
+    #[test]
+    fn links_the_agent_planted_are_neither_written_through_nor_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "PRIVATE KEY\n").expect("write");
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).expect("mkdir");
+        let path = run.join("agent.log");
+        // A link planted where the log goes: replaced, the file it points to untouched.
+        std::os::unix::fs::symlink(&secret, &path).expect("symlink");
+        let mut log = BoundedLog::create(&path, 8192).expect("log");
+        for i in 0..1000 {
+            log.line(format!("line {i:05}").as_bytes());
+        }
+        // The rotated half replaced by a link to the secret before the halves are joined.
+        let previous = run.join("agent.log.1");
+        std::fs::remove_file(&previous).expect("rotated");
+        std::os::unix::fs::symlink(&secret, &previous).expect("symlink");
+        assert!(log.finish().is_err());
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "PRIVATE KEY\n");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
     }
 
     #[test]

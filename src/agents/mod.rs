@@ -245,7 +245,9 @@ fn run_in(
         .create(inv.run_dir)
         .map_err(|e| AgentError::io("create the run directory", inv.run_dir, e))?;
     let prompt_file = inv.run_dir.join(PROMPT_FILE);
-    std::fs::write(&prompt_file, inv.prompt)
+    // Created afresh (a symlink left there is replaced, not followed: see `private_file`).
+    log::private_file(&prompt_file)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, inv.prompt.as_bytes()))
         .map_err(|e| AgentError::io("write the prompt to", &prompt_file, e))?;
 
     let adapter = adapter(config.adapter);
@@ -441,6 +443,23 @@ fn refused_by_the_system(text: &str) -> bool {
     .iter()
     .any(|needle| lower.contains(needle))
 }
+
+/// The text of a file the agent could write in its run directory (its last message, its
+/// history, its analytics), at most the last `max` bytes: never through a symlink, never a FIFO
+/// or device (see [`crate::config::read::tail_no_follow`]), whose content would otherwise reach
+/// the review, the page and CI logs. `None` when missing or refused (the refusal is logged).
+fn run_file_text(path: &Path, max: u64) -> Option<String> {
+    match crate::config::read::tail_no_follow(path, max) {
+        Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        Err(why) => {
+            tracing::warn!("not reading {}: {why}", path.display());
+            None
+        }
+    }
+}
+
+/// The most of an agent's last-message or history file read back (its end is kept).
+const RUN_FILE_MAX: u64 = 1024 * 1024;
 
 /// The last `max` characters of `text`, trimmed; `None` when empty.
 fn tail_text(text: &str, max: usize) -> Option<String> {

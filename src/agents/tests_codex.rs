@@ -243,7 +243,6 @@ fn base_url_becomes_a_responses_provider() {
     let (_, args) = command_line(&config, &inv);
     let joined = args.join(" ");
     for expected in [
-        "--dangerously-bypass-approvals-and-sandbox",
         "-c model_providers.gatehouse.base_url=\"http://127.0.0.1:8080/v1\"",
         "-c model_providers.gatehouse.wire_api=\"responses\"",
         "-c model_providers.gatehouse.env_key=\"OPENAI_API_KEY\"",
@@ -251,7 +250,6 @@ fn base_url_becomes_a_responses_provider() {
     ] {
         assert!(joined.contains(expected), "{expected} not in {joined}");
     }
-    assert!(!joined.contains("--sandbox"), "{joined}");
     // Through Bedrock the URL overrides the built-in provider's endpoint.
     config.provider = Some("amazon-bedrock".into());
     let joined = command_line(&config, &inv).1.join(" ");
@@ -263,6 +261,82 @@ fn base_url_becomes_a_responses_provider() {
             && !joined.contains("gatehouse"),
         "{joined}"
     );
+}
+
+#[test]
+fn codex_keeps_its_own_sandbox_unless_landlock_confines_it() {
+    let run = Run::new("ok");
+    let (worktree, run_dir, home) = run.invocation();
+    let inv = Invocation {
+        worktree: &worktree,
+        run_dir: &run_dir,
+        prompt: "",
+        timeout: Duration::from_secs(1),
+        home: Some(&home),
+        extra_env: &[],
+        budget: Budget::default(),
+    };
+    let config = AgentConfig::new(AdapterKind::Codex);
+    let confined = codex_command_line(&config, &inv, true).1.join(" ");
+    assert!(
+        confined.starts_with("exec --json --dangerously-bypass-approvals-and-sandbox ")
+            && !confined.contains("--sandbox "),
+        "{confined}"
+    );
+    let unconfined = codex_command_line(&config, &inv, false).1.join(" ");
+    assert!(
+        unconfined.starts_with("exec --json --sandbox workspace-write ")
+            && !unconfined.contains("dangerously"),
+        "{unconfined}"
+    );
+    // The adapter asks the kernel: here, what the probe says.
+    let used = command_line(&config, &inv).1.join(" ");
+    let expected = if super::super::landlock::enforced_here() {
+        confined
+    } else {
+        unconfined
+    };
+    assert_eq!(used, expected);
+}
+
+/// Unconfined (as on a kernel without Landlock), codex's own sandbox is on and the codex
+/// stand-in, which checks the arguments as codex 0.171 does, still runs the task.
+#[test]
+fn the_unconfined_command_line_is_one_codex_accepts() {
+    let run = Run::new("ok").var("STANDIN_EDIT", "notes.txt");
+    let (worktree, run_dir, home) = run.invocation();
+    let inv = Invocation {
+        worktree: &worktree,
+        run_dir: &run_dir,
+        prompt: "edit",
+        timeout: Duration::from_secs(30),
+        home: Some(&home),
+        extra_env: &[],
+        budget: Budget::default(),
+    };
+    let config = run.config();
+    let (program, args) = codex_command_line(&config, &inv, false);
+    std::fs::create_dir_all(&run_dir).expect("run dir");
+    let mut child = std::process::Command::new(program)
+        .args(&args)
+        .current_dir(&worktree)
+        .env("STANDIN_MODE", "ok")
+        .env("STANDIN_EDIT", "notes.txt")
+        .env("CODEX_HOME", run.path("codex-home"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the stand-in runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"edit notes.txt")
+        .expect("the prompt");
+    let out = child.wait_with_output().expect("the stand-in ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("turn.completed"));
 }
 
 fn judge(lines: &[&str], exit_code: i32, stderr: &str) -> Report {

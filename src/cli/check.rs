@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::ExitStatus;
+use crate::baseline::{self, Baseline};
 use crate::checks::Finding;
 use crate::checks::missing_import::{self, online};
 use crate::config::{self, Level, Scope};
@@ -46,6 +47,10 @@ pub struct Args {
     /// Neither read nor write the findings cache.
     #[arg(long)]
     no_cache: bool,
+    /// Report the findings .gatehouse/baseline.json records too (only scope `all` leaves them
+    /// out; see `gatehouse baseline --help`).
+    #[arg(long)]
+    no_baseline: bool,
     /// Ask PyPI and crates.io whether the packages of new-dependency and undeclared-package/crate
     /// findings exist and since when (also `online = true` in missing-import's options).
     #[arg(long)]
@@ -96,6 +101,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         use_cache: !args.no_cache,
     };
     let mut report = engine::run(&repo, &settings, &request)?;
+    let baselined = if args.no_baseline {
+        None
+    } else {
+        drop_baselined(&repo, &request, &mut report.findings)?
+    };
     let import_rule = settings.rules.get(missing_import::ID);
     if args.online || import_rule.is_some_and(|r| online::configured(&r.options)) {
         let level = import_rule.map_or(Level::Block, |r| r.level);
@@ -119,18 +129,55 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             report.elapsed_ms
         );
     }
+    if let Some(n) = baselined
+        && (n > 0 || args.stats)
+    {
+        eprintln!(
+            "gatehouse: {} baselined (in {}; --no-baseline shows them)",
+            plural(n, "finding"),
+            baseline::PATH
+        );
+    }
     let shown = matches!(request.target, Target::Worktree { .. }).then_some(&here);
     print(&repo, &request, &report, args.format, shown)?;
     Ok(Verdict::of(&report.findings).exit_status())
 }
 
+/// Drops the findings the working tree's `.gatehouse/baseline.json` records; returns how many,
+/// or `None` when the baseline does not apply.
+///
+/// Only a check of scope `all` (the whole tree, or PATHS of it, or with `--scope all` the whole
+/// index or commit) reads the baseline: changed-lines and changed-files checks (`--staged`,
+/// `--range`, and the hooks, which never come here) report everything, because a finding on a
+/// new line is new code. The baseline is always the working tree's, also for `--range A..B
+/// --scope all`: it is the file `gatehouse baseline` writes and the user reviews.
+fn drop_baselined(
+    repo: &Repo,
+    request: &Request,
+    findings: &mut Vec<Finding>,
+) -> anyhow::Result<Option<usize>> {
+    let Some(workdir) = repo.workdir().filter(|_| request.scope == Scope::All) else {
+        return Ok(None);
+    };
+    let Some(baseline) = Baseline::load(workdir)? else {
+        return Ok(None);
+    };
+    let mut sources = engine::Sources {
+        repo,
+        target: &request.target,
+    };
+    Ok(Some(baseline.filter(findings, &mut sources)))
+}
+
 /// `--range REV`: the commits of REV that no remote-tracking ref has (`git rev-list REV --not
-/// --remotes`), with their changes measured from where they leave REV's first-parent line, as a
+/// --remotes`), with their changes measured from where they leave REV's first-parent line and,
+/// as a combined diff, from every other known commit they grow from (a merged-in upstream), as a
 /// push of REV would bring them. Says on stderr which changes that is.
 fn unpushed(repo: &Repo, rev: &str) -> anyhow::Result<Target> {
     let tip = repo.resolve_commit(rev)?;
     let commits = repo.new_commits(tip, &Known::AllRemotes)?;
     let base = repo.first_parent_base(tip, &commits)?;
+    let known = repo.known_parents(&commits, base)?;
     let n = commits.len();
     let since = base.map_or("the empty tree".to_string(), |b| {
         b.to_string()[..12].to_string()
@@ -146,14 +193,20 @@ fn unpushed(repo: &Repo, rev: &str) -> anyhow::Result<Target> {
             plural(n, "commit")
         )
     } else {
+        let merged = if known.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} merged in", plural(known.len(), "known commit"))
+        };
         format!(
-            "checking {} of {rev} on no remote, changes since {since}",
+            "checking {} of {rev} on no remote, changes since {since}{merged}",
             plural(n, "commit")
         )
     };
     eprintln!("gatehouse: {note}");
-    Ok(Target::Commits {
+    Ok(Target::Brought {
         base: if n == 0 { Some(tip) } else { base },
+        known,
         tip,
     })
 }

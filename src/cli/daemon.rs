@@ -107,7 +107,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Action::Start => start(&repo, &paths),
         Action::Run { detached, verbose } => run_foreground(&repo, &paths, *detached, *verbose),
         Action::Stop { timeout } => stop(&paths, *timeout),
-        Action::Status { format } => status(&paths, *format),
+        Action::Status { format } => status(&repo, &paths, *format),
         Action::Logs { follow, lines } => show_logs(&paths.log, *follow, *lines),
         Action::InstallService { manager } => install_service(&repo, &paths, *manager),
         Action::UninstallService { manager } => uninstall_service(&repo, &paths, *manager),
@@ -118,6 +118,27 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
 /// The daemon paths of `repo`, with the runtime dir from the environment.
 pub fn paths(repo: &Repo) -> Paths {
     Paths::for_repo(repo, super::env::runtime_dir().as_deref())
+}
+
+/// The task files of the working tree that do not parse, one `file:line:column: message` each:
+/// the daemon runs the other tasks and none of these (read here, as the scheduler reads them).
+pub fn broken_task_files(repo: &Repo) -> Value {
+    json!(
+        repo.workdir()
+            .map(crate::tasks::spec::problems)
+            .unwrap_or_default()
+    )
+}
+
+/// A line for each entry of `document["broken_task_files"]`.
+pub fn broken_task_lines(document: &Value) -> String {
+    document["broken_task_files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|e| format!("task file not loaded (its task does not run; the others do): {e}\n"))
+        .collect()
 }
 
 /// The daemon's status document, or `{"running": false, …}` when it does not answer.
@@ -303,11 +324,12 @@ fn stop(paths: &Paths, timeout: Duration) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn status(paths: &Paths, format: StatusFormat) -> anyhow::Result<ExitStatus> {
-    let status = query_status(paths, REQUEST);
+fn status(repo: &Repo, paths: &Paths, format: StatusFormat) -> anyhow::Result<ExitStatus> {
+    let mut status = query_status(paths, REQUEST);
+    status["broken_task_files"] = broken_task_files(repo);
     let text = match format {
         StatusFormat::Json => format!("{status}\n"),
-        StatusFormat::Human => human_status(&status),
+        StatusFormat::Human => human_status(&status) + &broken_task_lines(&status),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitStatus::Success)

@@ -1,6 +1,11 @@
 //! `gatehouse doctor`: will the gate run on the next push and merge, and which pushes did not
 //! pass it. Exit 0 when the gate runs exactly once for each gating hook and every push since
 //! gatehouse started watching passed it (warnings allowed), 1 otherwise, 2 on an error.
+//!
+//! Why 1 for problems: the spec's codes are 0 passed, 1 blocked by findings, 2 error. Doctor's
+//! problems are its findings (it looked, and what it found fails the check, like `check` finding
+//! blocking code), while 2 stays what it is for every command: doctor could not look (no
+//! repository, an unreadable state database), so a script can tell the two apart.
 
 use std::io::Write;
 

@@ -62,6 +62,15 @@ pub fn diagnose(repo: &Repo, record: bool) -> anyhow::Result<Diagnosis> {
         ));
     }
     husky_init(&mut d);
+    // Not the gate, but nothing else says it: the daemon silently skips a broken task file.
+    for broken in workdir
+        .map(crate::tasks::spec::problems)
+        .unwrap_or_default()
+    {
+        d.problems.push(format!(
+            "task file not loaded: {broken} (its task does not run, by hand or automatically)"
+        ));
+    }
     audit_pushes(repo, record, &mut d)?;
     Ok(d)
 }
@@ -201,7 +210,10 @@ fn gui_path_warnings(d: &mut Diagnosis) {
 
 /// The binary path a shim was written with (`gatehouse='…'`).
 fn shim_binary(path: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Only a regular, bounded file (a hooks directory in the tree may hold a link to a device).
+    let bytes = crate::config::read::read_regular(path, crate::config::read::MAX_CONFIG_SIZE)
+        .ok()??;
+    let text = String::from_utf8_lossy(&bytes);
     let line = text.lines().find(|l| l.starts_with("gatehouse='"))?;
     let quoted = line.strip_prefix("gatehouse='")?.strip_suffix('\'')?;
     Some(PathBuf::from(quoted.replace(r"'\''", "'")))

@@ -24,7 +24,9 @@ Examples:
                                        the changes a push of HEAD would bring, at HEAD
   gatehouse check --format sarif > gatehouse.sarif
                                        for a code-scanning service
-  gatehouse check --rule sensitive-path --level-at-least review";
+  gatehouse check --rule sensitive-path --level-at-least review
+  gatehouse check --no-baseline        baselined findings too (`gatehouse baseline` records
+                                       them; only checks of scope all leave them out)";
 
 pub const INSTALL: &str = "\
 Examples:
@@ -91,3 +93,18 @@ Examples:
   gatehouse audit --since v1.0 --branch main --no-record
                                        look without moving the next audit's start
   gatehouse audit --format json";
+
+pub const BASELINE: &str = "\
+Examples:
+  gatehouse baseline                   record every finding of the working tree, then commit
+                                       .gatehouse/baseline.json
+  gatehouse check                      now reports only findings the baseline does not hold
+  gatehouse check --no-baseline        every finding, baselined ones too
+  gatehouse baseline                   again after fixing some: the file shrinks
+
+A finding is recorded by rule, code, path, symbol (else message) and its source line's text,
+not its line number: lines added above it keep it baselined, editing its line makes it new.
+Only checks of scope all read the baseline; --staged, --range and the hooks (changed lines)
+never do: new lines are new code. Findings about uncommitted changes (sensitive-path,
+new-dependency) are never recorded. .gatehouse/ is a sensitive path, so a change to the
+baseline needs review at the gate.";

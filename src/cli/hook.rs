@@ -10,13 +10,15 @@ use crate::gate::{hooks, managers, pushlog, receive};
 use crate::git::Repo;
 use crate::store::Store;
 
-/// No `--help` here: git passes the remote's name first, and a remote named `--help` must reach
-/// the gate as a name, not print help and pass.
+/// No `--help` flag after NAME: git passes the remote's name there, and a remote named `--help`
+/// must reach the gate as a name, not print help and pass. In the place of NAME, which git always
+/// fills with a hook's name, `--help` and `-h` print the help.
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
 pub struct Args {
     /// The hook: pre-push, pre-merge-commit, pre-commit, post-merge, pre-receive, or a hint hook
     /// (post-commit, post-rewrite, post-checkout).
+    #[arg(allow_hyphen_values = true)]
     name: String,
     /// What git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -25,6 +27,14 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let name = args.name.as_str();
+    if matches!(name, "--help" | "-h") {
+        // clap's own `help hook` renders it, usage line included.
+        use clap::Parser;
+        if let Err(help) = super::Cli::try_parse_from(["gatehouse", "help", "hook"]) {
+            help.print()?;
+        }
+        return Ok(ExitStatus::Success);
+    }
     if matches!(name, "post-commit" | "post-rewrite" | "post-checkout") {
         poke_daemon(name);
         return Ok(ExitStatus::Success);

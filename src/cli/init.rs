@@ -19,7 +19,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         bail!("a bare repository has no working tree to hold {CONFIG_PATH}");
     };
     let path = workdir.join(CONFIG_PATH);
-    if path.exists() && !args.force {
+    // A clone can ship `.gatehouse` or its config as a symlink (dangling or not) out of the
+    // repository: the template (with --force, over `~/.bashrc`) would land where it points. So
+    // the place is checked first and init stops, writing nothing and installing no hook.
+    match crate::config::read::ensure_inside(workdir, CONFIG_PATH) {
+        Ok(()) => {}
+        Err(crate::config::read::UnsafeFile::Io(e)) => {
+            return Err(e).with_context(|| format!("checking {}", path.display()));
+        }
+        Err(why) => bail!(
+            "refusing to write {CONFIG_PATH}: it (or a directory above it) is {why}; nothing was \
+written and no hook installed: remove the link and run `gatehouse init` again"
+        ),
+    }
+    if std::fs::symlink_metadata(&path).is_ok() && !args.force {
         eprintln!("{CONFIG_PATH} already exists; leaving it as it is (use --force to overwrite)");
     } else {
         if let Some(dir) = path.parent() {

@@ -2,6 +2,7 @@
 
 mod approve;
 mod audit;
+mod baseline;
 mod check;
 mod completions;
 mod daemon;
@@ -86,6 +87,9 @@ pub enum Command {
     /// cost, and what today's rules find in its lines.
     #[command(after_long_help = examples::AUDIT)]
     Audit(audit::Args),
+    /// Record today's findings in .gatehouse/baseline.json; whole-tree checks report only new ones.
+    #[command(after_long_help = examples::BASELINE)]
+    Baseline(baseline::Args),
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(completions::Args),
     /// Write the man pages (gatehouse.1 and one per subcommand) into DIR; install.sh calls it.
@@ -112,6 +116,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Stats(args) => runs::stats(&args),
         Command::Log(args) => log::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Baseline(args) => baseline::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Manpage(args) => completions::manpage(&args),
     }

@@ -95,6 +95,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         Some(Action::RequestChanges { id, message, wait }) => {
             let run = decision::find_review(&store, id)?;
+            let settings = config::load_for(&repo)?;
+            let daemon = super::task::daemon_up(&repo);
+            super::task::refuse_by_hand(&store, &settings, &run.kind, daemon)?;
             let requested = request_changes(&repo, &mut store, &run, message)?;
             eprintln!(
                 "asked for changes to run {}: round {} (run {}) of task {} will work on {}",
@@ -143,6 +146,9 @@ pub(super) fn request_changes(
     let who = super::env::identity(repo)?;
     let settings = config::load_for(repo)?;
     let task = super::task::find(repo, &run.task)?;
+    if let Some(why) = crate::tasks::queue::untrusted_widening(store, &task, &settings)? {
+        anyhow::bail!(why);
+    }
     let digest = crate::tasks::queue::digest(&task, &settings);
     Ok(decision::request_changes(
         repo, store, run, &who, comment, &digest,

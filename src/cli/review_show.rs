@@ -148,6 +148,19 @@ fn round_text(run: &Run) -> String {
         run.base,
         run.branch.as_deref().unwrap_or("-")
     ));
+    let kept: Vec<String> = s["kept"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(printable)
+        .collect();
+    if !kept.is_empty() {
+        t.push_str(&format!(
+            "kept folders from the task's run before: {}\n",
+            kept.join(", ")
+        ));
+    }
     t.push_str(&format!(
         "duration {}, tokens {} in ({} cached) / {} out / {} reasoning, cost {}\n",
         run.duration_ms
@@ -205,6 +218,20 @@ fn round_text(run: &Run) -> String {
         t.push_str(&format!("decided by {who}: {why}\n"));
     }
     t
+}
+
+/// `name` on one line as it is, but for control characters (an agent names its folders, and a
+/// newline or terminal escape in one must not make up a line of the review), which are escaped.
+fn printable(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The patch from `base` to `tip`.

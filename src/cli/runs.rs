@@ -63,10 +63,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Some(Action::Log { id }) => {
             let run = find(&store, id)?;
             let log = run_dir(&repo.state_dir(), &run.id).join(crate::agents::LOG_FILE);
-            match std::fs::read(&log) {
-                Ok(text) if !text.is_empty() => std::io::stdout().write_all(&text)?,
-                Ok(_) => eprintln!("run {} ({}): no output yet", run.id, run.state),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // The run directory is the agent's to write in: `agent.log` may have become a
+            // symlink to a secret or a FIFO. Never followed nor opened (see `tail_no_follow`);
+            // the log is capped when written, so 64 MiB is never a real log's limit.
+            match crate::config::read::tail_no_follow(&log, 64 << 20) {
+                Ok(Some(text)) if !text.is_empty() => write_log(&text)?,
+                Ok(Some(_)) => eprintln!("run {} ({}): no output yet", run.id, run.state),
+                Ok(None) => {
                     let why = if run.state == RunState::Queued {
                         "it has not started"
                     } else if run.started_at.is_none() {
@@ -77,12 +80,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
                     eprintln!("run {} ({}): no output yet ({why})", run.id, run.state);
                 }
                 Err(e) => {
-                    return Err(e).with_context(|| format!("reading {}", log.display()));
+                    return Err(e).with_context(|| format!("refusing to read {}", log.display()));
                 }
             }
             Ok(ExitStatus::Success)
         }
         Some(Action::Cancel { id }) => cancel(&store, id),
+    }
+}
+
+/// The agent's output as it wrote it when piped (`runs log ID > file`); on a terminal with its
+/// control characters made visible (see [`crate::output::escaped_lines`]): it is whatever the
+/// agent printed, and an escape sequence in it must not act on the user's terminal.
+fn write_log(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        let text = String::from_utf8_lossy(bytes);
+        out.write_all(crate::output::escaped_lines(&text).as_bytes())
+    } else {
+        out.write_all(bytes)
     }
 }
 
@@ -226,7 +243,8 @@ pub(super) fn print(format: StatusFormat, value: &Value, text: &str) -> anyhow::
     let mut out = std::io::stdout().lock();
     match format {
         StatusFormat::Json => writeln!(out, "{value}")?,
-        StatusFormat::Human => out.write_all(text.as_bytes())?,
+        // Control characters an agent or a repository put in its words reach no terminal.
+        StatusFormat::Human => out.write_all(crate::output::escaped_lines(text).as_bytes())?,
     }
     Ok(ExitStatus::Success)
 }

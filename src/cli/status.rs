@@ -32,6 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         "queue": { "length": queue.queued, "running": queue.running },
         "reviews": { "waiting": queue.reviews },
         "audit": last_audit(&repo),
+        "broken_task_files": daemon::broken_task_files(&repo),
     });
     let mut document = document;
     let doctor = super::doctor::status_warning(&repo);
@@ -40,12 +41,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         StatusFormat::Json => format!("{document}\n"),
         StatusFormat::Human => human(&document) + &doctor.map(|w| w + "\n").unwrap_or_default(),
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    // Branch names, subjects and errors come from agents and repositories: no raw controls.
+    std::io::stdout().write_all(crate::output::escaped_lines(&text).as_bytes())?;
     Ok(ExitStatus::Success)
 }
 
 fn human(document: &Value) -> String {
     let mut text = daemon::human_status(&document["daemon"]);
+    text.push_str(&daemon::broken_task_lines(document));
     let hooks = document["hooks"]["hooks"]
         .as_array()
         .cloned()

@@ -1,4 +1,4 @@
-//! `gatehouse task list|run|trust|resume`: the task files and running them.
+//! `gatehouse task list|run|trust|resume|forget`: the task files and running them.
 
 use std::io::Write;
 use std::time::Duration;
@@ -44,6 +44,9 @@ enum Action {
     Trust { name: String },
     /// Resume a task kind the failure breaker paused.
     Resume { kind: String },
+    /// Remove the folders task NAME keeps between runs (`keep = [...]`): after deleting its
+    /// file, or to make its next run install afresh.
+    Forget { name: String },
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
@@ -70,6 +73,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             );
             Ok(ExitStatus::Success)
         }
+        Action::Forget { name } => forget(&repo, name),
         Action::Resume { kind } => {
             if open_store(&repo)?.resume_kind(kind)? {
                 eprintln!("resumed task kind {kind}");
@@ -86,36 +90,55 @@ pub(super) fn open_store(repo: &Repo) -> anyhow::Result<Store> {
     Ok(Store::open(&repo.state_dir())?)
 }
 
-/// Every task file of the working tree.
-pub(super) fn load_tasks(repo: &Repo) -> anyhow::Result<Vec<Task>> {
+/// Every task file of the working tree, those that parse and those that do not.
+pub(super) fn load_tasks(repo: &Repo) -> anyhow::Result<tasks::spec::TaskFiles> {
     let Some(workdir) = repo.workdir() else {
         bail!("tasks need a working tree: this repository is bare");
     };
-    Ok(tasks::spec::load_all(workdir)?)
+    Ok(tasks::spec::load_each(workdir)?)
 }
 
-/// Task `name`, or an error listing the known ones.
+/// Task `name`, or an error listing the known ones. Another task's broken file does not keep
+/// this one from running; its own broken file is the error.
 pub(super) fn find(repo: &Repo, name: &str) -> anyhow::Result<Task> {
-    let all = load_tasks(repo)?;
-    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
-    all.into_iter().find(|t| t.name == name).with_context(|| {
-        format!(
-            "no task `{name}` in {} (tasks: {})",
-            tasks::spec::TASKS_DIR,
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            }
-        )
-    })
+    let files = load_tasks(repo)?;
+    let file = format!("{}/{name}.toml", tasks::spec::TASKS_DIR);
+    if let Some(broken) = files.broken.into_iter().find(|b| b.file == file) {
+        return Err(broken.error.into());
+    }
+    let names: Vec<String> = files.tasks.iter().map(|t| t.name.clone()).collect();
+    files
+        .tasks
+        .into_iter()
+        .find(|t| t.name == name)
+        .with_context(|| {
+            format!(
+                "no task `{name}` in {} (tasks: {})",
+                tasks::spec::TASKS_DIR,
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
 }
 
+/// Lists the tasks that parse and then each broken file with its error (JSON: `broken`, each
+/// `{file, error}`). A broken file is a configuration error, so the exit is 2 once everything is
+/// listed: a script or CI step checking its tasks must not pass over it (the spec's `2` is for
+/// configuration errors, whatever else the command could still do).
 fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     let store = open_store(repo)?;
     let settings = config::load_for(repo)?;
+    let files = load_tasks(repo)?;
+    let broken: Vec<serde_json::Value> = files
+        .broken
+        .iter()
+        .map(|b| json!({ "file": b.file, "error": b.summary() }))
+        .collect();
     let mut rows = Vec::new();
-    for task in load_tasks(repo)? {
+    for task in files.tasks {
         let trigger = match &task.trigger {
             tasks::Trigger::Manual => "manual".to_string(),
             tasks::Trigger::Commit { paths } if paths.is_empty() => "on commit".to_string(),
@@ -130,8 +153,8 @@ fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
     }
     let mut out = std::io::stdout().lock();
     match format {
-        StatusFormat::Json => writeln!(out, "{}", json!({ "tasks": rows }))?,
-        StatusFormat::Human if rows.is_empty() => {
+        StatusFormat::Json => writeln!(out, "{}", json!({ "tasks": rows, "broken": broken }))?,
+        StatusFormat::Human if rows.is_empty() && broken.is_empty() => {
             writeln!(out, "no tasks in {}", tasks::spec::TASKS_DIR)?
         }
         StatusFormat::Human => {
@@ -155,6 +178,59 @@ fn list(repo: &Repo, format: StatusFormat) -> anyhow::Result<ExitStatus> {
                 )?;
             }
         }
+    }
+    if format == StatusFormat::Human {
+        for b in &files.broken {
+            writeln!(out, "{:20} does not parse: {}", b.file, b.summary())?;
+        }
+        let has_file = |t: &str| {
+            rows.iter().any(|r| r["name"] == t)
+                || files
+                    .broken
+                    .iter()
+                    .any(|b| b.file == format!("{}/{t}.toml", tasks::spec::TASKS_DIR))
+        };
+        let orphans: Vec<String> = tasks::keep::stored_tasks(repo)
+            .into_iter()
+            .filter(|t| !has_file(t))
+            .collect();
+        if !orphans.is_empty() {
+            writeln!(
+                out,
+                "kept folders of tasks without a file: {} (`gatehouse task forget NAME` removes them)",
+                orphans.join(", ")
+            )?;
+        }
+    }
+    if files.broken.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    for b in &files.broken {
+        eprintln!("error: {}", b.error);
+    }
+    Ok(ExitStatus::Error)
+}
+
+/// A task is its file, so deleting one is deleting the file; what gatehouse keeps for it outside
+/// the repository, its `keep` folders, goes with this. Refused while a run of the task is active:
+/// that run holds the folders and stores them again when it ends.
+fn forget(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
+    let active =
+        open_store(repo)?.runs(&[RunState::Preparing, RunState::Running, RunState::Validating])?;
+    if let Some(run) = active.iter().find(|r| r.task == name) {
+        bail!(
+            "run {} of task {name} is active and stores its kept folders again when it ends: \
+nothing was removed; run this again once it ends (or `gatehouse runs cancel {}`)",
+            run.id,
+            run.id
+        );
+    }
+    match tasks::keep::forget_task(repo, name)? {
+        Some(path) => eprintln!(
+            "removed the kept folders of task {name} ({})",
+            path.display()
+        ),
+        None => eprintln!("task {name} has no kept folders: nothing to remove"),
     }
     Ok(ExitStatus::Success)
 }
@@ -200,6 +276,10 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
             .context("a task runs on a commit: HEAD has none")?,
     };
     let mut store = open_store(repo)?;
+    refuse_by_hand(&store, &settings, &task.kind, daemon_up(repo))?;
+    if let Some(why) = queue::untrusted_widening(&store, &task, &settings)? {
+        bail!(why);
+    }
     let digest = queue::digest(&task, &settings);
     let Some(id) = store.enqueue(
         &task.name,
@@ -242,18 +322,95 @@ pub(super) fn start_queued(
             .is_ok();
     if daemon_up {
         if !wait {
-            eprintln!(
-                "the daemon starts it now; follow it with `gatehouse runs show {id}` (or `--wait`)"
-            );
+            let settings = config::load_for(repo)?;
+            match queue::held(store, settings.tasks.daily_budget_usd)? {
+                Some(reason) => eprintln!(
+                    "the queue is held ({reason}): the daemon starts it once the budget allows \
+(the next UTC day); follow it with `gatehouse runs show {id}`"
+                ),
+                None => eprintln!(
+                    "the daemon starts it now; follow it with `gatehouse runs show {id}` (or `--wait`)"
+                ),
+            }
             return Ok(ExitStatus::Success);
         }
         return wait_for(repo, store, id);
     }
-    eprintln!("no daemon is running: running {id} now, in the foreground");
     let settings = config::load_for(repo)?;
+    if let Some(state) = wait_for_place(repo, store, id, settings.tasks.max_parallel)? {
+        return Ok(report_end(store, id, state));
+    }
+    eprintln!("no daemon is running: running {id} now, in the foreground");
     let run = store.run(id)?.context("the queued run vanished")?;
     let task = find(repo, &run.task)?;
     Ok(execute_now(repo, store, &settings, &run, &task))
+}
+
+/// Whether a daemon answers for `repo`.
+pub(super) fn daemon_up(repo: &Repo) -> bool {
+    let socket = super::daemon::paths(repo).socket;
+    let ping = crate::daemon::protocol::Command::Ping;
+    crate::daemon::client::request_blocking(&socket, ping, Duration::from_millis(500)).is_ok()
+}
+
+/// Refuses a run of `kind` started by hand (`task run`, `--here`, `review request-changes`)
+/// that the daemon's scheduler would not start either. A kind the failure breaker paused is
+/// refused always, daemon or not: resuming it is the user's decision, and a run queued behind
+/// the pause would start unannounced later. A spent daily budget holds the daemon's queue (the
+/// run waits for the next UTC day there), so it is refused only when there is no daemon, that
+/// is when the run would start here and now. Nothing is recorded when refused.
+pub(super) fn refuse_by_hand(
+    store: &Store,
+    settings: &Settings,
+    kind: &str,
+    daemon: bool,
+) -> anyhow::Result<()> {
+    if let Some(reason) = store.paused(kind)? {
+        bail!(
+            "task kind {kind} is paused by the failure breaker ({reason}): nothing was run; \
+`gatehouse task resume {kind}` resumes it, then run it again"
+        );
+    }
+    if !daemon && let Some(reason) = queue::held(store, settings.tasks.daily_budget_usd)? {
+        bail!(
+            "the daily budget is spent ({reason}): nothing was run; runs start again on the next \
+UTC day, or raise [tasks] daily_budget_usd in .gatehouse/config.toml"
+        );
+    }
+    Ok(())
+}
+
+/// Without a daemon, waits while `max_parallel` runs are working (other `task run`s in the
+/// foreground), as the daemon's queue would; runs of processes that died do not count. Returns
+/// the run's state if it ended meanwhile (cancelled by `gatehouse runs cancel`).
+fn wait_for_place(
+    repo: &Repo,
+    store: &Store,
+    id: &str,
+    max_parallel: usize,
+) -> anyhow::Result<Option<RunState>> {
+    let mut said = false;
+    loop {
+        let _ = queue::recover(store, repo, false);
+        let run = store.run(id)?.context("the queued run vanished")?;
+        if run.state != RunState::Queued {
+            return Ok(Some(run.state));
+        }
+        let active = store
+            .runs(&[RunState::Preparing, RunState::Running, RunState::Validating])?
+            .len();
+        if active < max_parallel.max(1) {
+            return Ok(None);
+        }
+        if !said {
+            eprintln!(
+                "run {id}: waiting: {}",
+                queue::waiting_for(store, id, max_parallel, None)?
+            );
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Runs a queued run in this process (no daemon); prints its outcome.

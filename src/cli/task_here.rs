@@ -20,6 +20,13 @@ pub fn run(repo: &Repo, name: &str) -> anyhow::Result<ExitStatus> {
     let task = find(repo, name)?;
     let settings = config::load_for(repo)?;
     let agent = agent_for(&settings, &task)?;
+    // No daemon takes part, so a spent daily budget refuses it as well as a paused kind.
+    let store = super::task::open_store(repo)?;
+    super::task::refuse_by_hand(&store, &settings, &task.kind, false)?;
+    if let Some(why) = crate::tasks::queue::untrusted_widening(&store, &task, &settings)? {
+        anyhow::bail!(why);
+    }
+    drop(store);
     let workdir = repo
         .workdir()
         .context("--here needs a working tree")?

@@ -34,6 +34,24 @@ impl Default for DaemonSettings {
 }
 
 impl DaemonSettings {
+    /// The `watch` paths of the working tree `repository` to watch: each only when it resolves
+    /// inside the repository. The configuration checks them as text (relative, no `..`), but a
+    /// clone can commit `watch = ["src"]` with `src` a symlink to `/` or `~`: the daemon would
+    /// then watch (and wake on) the whole disk or the home. Those are left out with a warning.
+    pub fn watch_dirs(&self, repository: &std::path::Path) -> Vec<std::path::PathBuf> {
+        self.watch
+            .iter()
+            .filter(|rel| match super::read::ensure_inside(repository, rel) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::warn!("not watching [daemon] watch entry `{rel}`: it is {why}");
+                    false
+                }
+            })
+            .map(|rel| repository.join(rel))
+            .collect()
+    }
+
     pub(super) fn apply(
         &mut self,
         file: &str,
@@ -108,6 +126,26 @@ mod tests {
             text: text.into(),
         };
         load(&[], Some(&config))
+    }
+
+    #[test]
+    fn watch_paths_that_resolve_outside_are_not_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("everything")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        std::os::unix::fs::symlink("src", root.join("alias")).unwrap();
+        let settings = DaemonSettings {
+            watch: ["src", "everything", "up", "alias", "later"]
+                .map(String::from)
+                .to_vec(),
+            ..DaemonSettings::default()
+        };
+        assert_eq!(
+            settings.watch_dirs(&root),
+            [root.join("src"), root.join("alias"), root.join("later")]
+        );
     }
 
     #[test]

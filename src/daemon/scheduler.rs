@@ -99,8 +99,14 @@ pub fn on_commit(daemon: &Daemon, repo: &Repo, commit: git2::Oid, base: Option<g
     let Some(workdir) = repo.workdir() else {
         return;
     };
-    let tasks = match tasks::spec::load_all(workdir) {
-        Ok(tasks) => tasks,
+    // A broken task file keeps only itself from running; `status` and `doctor` name it.
+    let tasks = match tasks::spec::load_each(workdir) {
+        Ok(files) => {
+            for broken in &files.broken {
+                tracing::warn!("task file not loaded: {}", broken.summary());
+            }
+            files.tasks
+        }
         Err(e) => return tracing::warn!("cannot read task files: {e}"),
     };
     if tasks.is_empty() || is_review_commit(repo, commit) {
@@ -154,14 +160,15 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
         }
     };
     let settings = config::load_for(&repo).ok()?;
-    let tasks = match repo.workdir().map(tasks::spec::load_all).transpose() {
-        Ok(tasks) => tasks.unwrap_or_default(),
+    // One broken task file must not stop the others: its queued runs fail with its error below.
+    let files = match repo.workdir().map(tasks::spec::load_each).transpose() {
+        Ok(files) => files.unwrap_or_default(),
         Err(e) => {
-            // A task file being edited must not fail the queue: wait for the next event.
             tracing::warn!("not starting runs: {e}");
             return None;
         }
     };
+    let tasks = files.tasks;
     // A foreground `task run` that died leaves its run active: it must not hold the queue.
     let _ = queue::recover(&store, &repo, false);
     let now = crate::store::runs::seconds_between("1970-01-01T00:00:00Z", &crate::store::now())
@@ -215,7 +222,14 @@ pub fn pass(daemon: &Arc<Daemon>, running: &Arc<Running>) -> Option<Duration> {
             );
         };
         let Some(task) = tasks.iter().find(|t| t.name == run.task).cloned() else {
-            fail(format!("the task file of {} is gone", run.task));
+            let file = format!("{}/{}.toml", tasks::spec::TASKS_DIR, run.task);
+            match files.broken.iter().find(|b| b.file == file) {
+                Some(broken) => fail(format!(
+                    "the task file does not parse: {}; fix it and run the task again",
+                    broken.summary()
+                )),
+                None => fail(format!("the task file of {} is gone", run.task)),
+            }
             continue;
         };
         let Some(agent) = settings.agents.get(&task.agent).cloned() else {

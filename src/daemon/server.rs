@@ -76,12 +76,7 @@ impl Daemon {
             common_dir: self.paths.common_dir.clone(),
             git_dir: self.git_dir.clone(),
             state_dir: self.paths.state_dir.clone(),
-            extra: self
-                .settings
-                .watch
-                .iter()
-                .map(|p| self.repository.join(p))
-                .collect(),
+            extra: self.settings.watch_dirs(&self.repository),
         }
     }
 }
@@ -348,15 +343,17 @@ async fn answer(daemon: &Daemon, command: Command) -> Response {
         Command::Ping => Response::ok(json!({ "pong": true, "pid": std::process::id() })),
         Command::Status => {
             let state_dir = daemon.paths.state_dir.clone();
-            let (entries, queue) = tokio::task::spawn_blocking(move || {
+            let git_dir = daemon.git_dir.clone();
+            let (entries, queue, quiet) = tokio::task::spawn_blocking(move || {
                 (
                     status::count_cache_entries(&state_dir),
                     status::queue(&state_dir),
+                    status::current_quiet(&git_dir),
                 )
             })
             .await
             .unwrap_or_default();
-            Response::ok(status::document(daemon, entries, queue))
+            Response::ok(status::document(daemon, entries, queue, quiet))
         }
         Command::Poke { hook } => {
             tracing::debug!(?hook, "poked");

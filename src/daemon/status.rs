@@ -2,18 +2,27 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::server::Daemon;
 use super::{protocol, quiet, rss_kib};
 
-/// The status of a running daemon, as the `status` request answers it.
-pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
+/// The status of a running daemon, as the `status` request answers it. `quiet` is the setting
+/// as the configuration has it now ([`current_quiet`]), which the scheduler uses; the one read
+/// at start stands in when the configuration cannot be read.
+pub fn document(
+    daemon: &Daemon,
+    cache_entries: u64,
+    queue: Queue,
+    quiet: Option<Duration>,
+) -> Value {
     let shared = &daemon.shared;
     let idle = shared.idle();
     let operation = quiet::git_operation(&daemon.git_dir);
-    let is_quiet = idle >= daemon.settings.quiet && operation.is_none();
+    let quiet_after = quiet.unwrap_or(daemon.settings.quiet);
+    let is_quiet = idle >= quiet_after && operation.is_none();
     json!({
         "running": true,
         "pid": std::process::id(),
@@ -32,7 +41,8 @@ pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
         "quiet": {
             "quiet": is_quiet,
             "idle_s": idle.as_secs(),
-            "quiet_after_s": daemon.settings.quiet.as_secs(),
+            "quiet_after_s": quiet_after.as_secs(),
+            "quiet_after_ms": u64::try_from(quiet_after.as_millis()).unwrap_or(u64::MAX),
             "git_operation": operation,
         },
         "events_seen": shared.events_seen.load(Ordering::Relaxed),
@@ -41,6 +51,15 @@ pub fn document(daemon: &Daemon, cache_entries: u64, queue: Queue) -> Value {
         "last_warm": shared.last_warm(),
         "memory_kib": rss_kib(),
     })
+}
+
+/// The `quiet` setting of the repository's configuration as it is now (`None` when it cannot be
+/// read: a configuration being edited).
+pub fn current_quiet(git_dir: &Path) -> Option<Duration> {
+    let repo = crate::git::Repo::open(git_dir).ok()?;
+    crate::config::load_for(&repo)
+        .ok()
+        .map(|settings| settings.daemon.quiet)
 }
 
 /// The status as a few lines for a person.

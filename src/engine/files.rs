@@ -19,6 +19,16 @@ pub enum Target {
     Range { spec: String },
     /// The changes from commit `base` (none: the empty tree) to commit `tip`, evaluated at tip.
     Commits { base: Option<Oid>, tip: Oid },
+    /// Like `Commits`, as a combined diff with the `known` commits too (what a push brings when
+    /// it merges in a side the remote has): see [`Repo::credit_known`].
+    Brought {
+        base: Option<Oid>,
+        known: Vec<Oid>,
+        tip: Oid,
+    },
+    /// Like `Staged` (a merge about to be committed), as a combined diff with the `known`
+    /// commits too: the merged sides the remote already has.
+    StagedMerge { known: Vec<Oid> },
 }
 
 /// One file to check.
@@ -68,7 +78,6 @@ pub fn select(
     scope: Scope,
     changes_needed: bool,
 ) -> git::Result<Selection> {
-    let lines = scope == Scope::ChangedLines;
     match target {
         Target::Range { spec } => {
             let range = repo.resolve_range(spec)?;
@@ -82,52 +91,70 @@ pub fn select(
                 changes_needed,
             )
         }
-        Target::Commits { base, tip } => {
-            let base = base.map(|b| repo.commit_tree(b)).transpose()?;
-            let tip = repo.commit_tree(*tip)?;
-            let changes = repo.diff_trees(base, tip, lines)?;
-            let jobs = if scope == Scope::All {
-                repo.tree_files(tip)?
-                    .into_iter()
-                    .filter(|f| is_file_mode(f.mode))
-                    .map(blob_job)
-                    .collect()
-            } else {
-                changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
-            };
-            Ok(Selection {
-                jobs,
-                changes,
-                revision: RevisionKind::Tree(tip),
-                base,
-            })
-        }
-        Target::Staged => {
-            let head = repo.head_tree()?;
-            let changes = repo.diff_head_to_index(head, lines)?;
-            let jobs = if scope == Scope::All {
-                let (files, _) = repo.index_files()?;
-                files
-                    .into_iter()
-                    .filter(|f| is_file_mode(f.mode) && !f.conflicted)
-                    .map(|f| Job {
-                        path: f.path,
-                        source: Source::Blob(f.id),
-                        lines: None,
-                    })
-                    .collect()
-            } else {
-                changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
-            };
-            Ok(Selection {
-                jobs,
-                changes,
-                revision: RevisionKind::Index,
-                base: head,
-            })
-        }
+        Target::Commits { base, tip } => select_commits(repo, *base, &[], *tip, scope),
+        Target::Brought { base, known, tip } => select_commits(repo, *base, known, *tip, scope),
+        Target::Staged => select_staged(repo, &[], scope),
+        Target::StagedMerge { known } => select_staged(repo, known, scope),
         Target::Worktree { paths } => select_worktree(repo, paths, scope, changes_needed),
     }
+}
+
+/// The changes from `base` to `tip` that no `known` commit has either.
+fn select_commits(
+    repo: &Repo,
+    base: Option<Oid>,
+    known: &[Oid],
+    tip: Oid,
+    scope: Scope,
+) -> git::Result<Selection> {
+    let lines = scope == Scope::ChangedLines;
+    let base = base.map(|b| repo.commit_tree(b)).transpose()?;
+    let tip = repo.commit_tree(tip)?;
+    let changes = repo.diff_trees(base, tip, lines)?;
+    let changes = repo.credit_known(changes, git::NewSide::Tree(tip), known, lines)?;
+    let jobs = if scope == Scope::All {
+        repo.tree_files(tip)?
+            .into_iter()
+            .filter(|f| is_file_mode(f.mode))
+            .map(blob_job)
+            .collect()
+    } else {
+        changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
+    };
+    Ok(Selection {
+        jobs,
+        changes,
+        revision: RevisionKind::Tree(tip),
+        base,
+    })
+}
+
+/// The staged changes that no `known` commit has either.
+fn select_staged(repo: &Repo, known: &[Oid], scope: Scope) -> git::Result<Selection> {
+    let lines = scope == Scope::ChangedLines;
+    let head = repo.head_tree()?;
+    let changes = repo.diff_head_to_index(head, lines)?;
+    let changes = repo.credit_known(changes, git::NewSide::Index, known, lines)?;
+    let jobs = if scope == Scope::All {
+        let (files, _) = repo.index_files()?;
+        files
+            .into_iter()
+            .filter(|f| is_file_mode(f.mode) && !f.conflicted)
+            .map(|f| Job {
+                path: f.path,
+                source: Source::Blob(f.id),
+                lines: None,
+            })
+            .collect()
+    } else {
+        changed_jobs(&changes, lines, |c| c.new_id.map(Source::Blob))
+    };
+    Ok(Selection {
+        jobs,
+        changes,
+        revision: RevisionKind::Index,
+        base: head,
+    })
 }
 
 fn select_worktree(

@@ -21,7 +21,7 @@ pub use files::{Job, Source, Target};
 use project::Revision;
 
 use crate::checks::{self, FileRule, Finding, missing_import, sensitive_path};
-use crate::config::{ConfigError, Level, Scope, Settings};
+use crate::config::{ConfigError, Level, Scope, SensitiveRule, Settings};
 use crate::git::{self, Repo};
 use crate::lang::Language;
 
@@ -157,7 +157,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
     }
     let flush = cache.flush_in_background();
     if selected(sensitive_path::ID) {
-        findings.extend(sensitive_findings(settings, &selection.changes));
+        findings.extend(sensitive_findings(repo, settings, &selection.changes));
     }
     findings.retain(|f| {
         f.level != Level::Off && request.level_at_least.is_none_or(|min| f.level >= min)
@@ -246,15 +246,16 @@ pub(crate) fn stat_matches(entry: &git::IndexFile, meta: &std::fs::Metadata) -> 
         && entry.ino == (meta.ino() & 0xffff_ffff) as u32
 }
 
-fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Finding> {
+fn sensitive_findings(repo: &Repo, settings: &Settings, changes: &[git::Change]) -> Vec<Finding> {
     let enabled = settings
         .rules
         .get(sensitive_path::ID)
         .is_some_and(|r| r.level != Level::Off);
-    if !enabled {
+    if !enabled || changes.is_empty() {
         return Vec::new();
     }
-    sensitive_path::check_changes(&settings.sensitive, changes)
+    let tables = with_hooks_dir(repo, &settings.sensitive);
+    sensitive_path::check_changes(&tables, changes)
         .into_iter()
         .map(|hit| {
             let help = match (&hit.rule.reason, hit.rule.owners.is_empty()) {
@@ -287,6 +288,36 @@ fn sensitive_findings(settings: &Settings, changes: &[git::Change]) -> Vec<Findi
         .collect()
 }
 
+/// The sensitive tables, with the hook directory `core.hooksPath` names inside the working tree
+/// added to `gate-config` (when that table is on): the tracked hooks are the gate's own
+/// configuration. Added last, so no `!` pattern of the table can re-include them.
+fn with_hooks_dir(repo: &Repo, tables: &[SensitiveRule]) -> Vec<SensitiveRule> {
+    let mut tables = tables.to_vec();
+    let Some(gate) = tables
+        .iter_mut()
+        .find(|t| t.name == GATE_CONFIG && t.level != Level::Off)
+    else {
+        return tables;
+    };
+    let extra = repo.hooks_path_patterns();
+    if extra.is_empty() {
+        return tables;
+    }
+    let paths: Vec<String> = gate.paths.iter().cloned().chain(extra).collect();
+    match crate::pathmatch::PatternSet::new(&paths) {
+        Ok(patterns) => {
+            gate.paths = paths;
+            gate.patterns = patterns;
+        }
+        // Unreachable: an escaped path holds no NUL or line break (git config cannot either).
+        Err(e) => tracing::warn!("core.hooksPath as a sensitive path: {e}"),
+    }
+    tables
+}
+
+/// The built-in sensitive table of gatehouse's own configuration and the hooks.
+const GATE_CONFIG: &str = "gate-config";
+
 /// File text for the human report, from where the check read it.
 pub struct Sources<'a> {
     pub repo: &'a Repo,
@@ -300,14 +331,14 @@ impl crate::output::SourceLines for Sources<'_> {
                 let file = self.repo.workdir()?.join(path);
                 crate::config::read::read_regular(&file, 256 * 1024 * 1024).ok()??
             }
-            Target::Staged => {
+            Target::Staged | Target::StagedMerge { .. } => {
                 let index = self.repo.git2().index().ok()?;
                 let entry = index.get_path(std::path::Path::new(path), 0)?;
                 self.repo.read_blob(entry.id).ok()?
             }
-            Target::Range { .. } | Target::Commits { .. } => {
+            Target::Range { .. } | Target::Commits { .. } | Target::Brought { .. } => {
                 let tip = match self.target {
-                    Target::Commits { tip, .. } => *tip,
+                    Target::Commits { tip, .. } | Target::Brought { tip, .. } => *tip,
                     Target::Range { spec } => self.repo.resolve_range(spec).ok()?.tip,
                     _ => return None,
                 };

@@ -17,7 +17,7 @@ use crate::ExitStatus;
 use crate::checks::Finding;
 use crate::config::{NOTES_REF, PreCommit, Scope, Settings};
 use crate::engine::{self, Request, Target};
-use crate::git::{Known, NotesAt, Repo};
+use crate::git::{Known, MAX_KNOWN, NotesAt, Repo};
 use crate::output::Human;
 
 /// Reads the ref lines a hook gets on stdin; a hook run without stdin gets none.
@@ -41,8 +41,9 @@ pub fn pre_push(repo: &Repo, settings: &Settings, remote: &str, lines: &[String]
     let mut results = Vec::new();
     for line in lines {
         let Some(update) = RefUpdate::parse_pre_push(line) else {
+            // An error, not findings: exit 2, which fails the hook (closed) all the same.
             eprintln!("gatehouse: cannot read the pre-push line {line:?}; refusing the push");
-            return ExitStatus::Blocked;
+            return ExitStatus::Error;
         };
         results.push(match Kind::of(&update.remote_ref) {
             Kind::Notes => refs::gate_notes(repo, update),
@@ -81,10 +82,13 @@ fn repo_identity(repo: &Repo) -> crate::git::Identity {
     }
 }
 
-/// Prints what the gate found for each ref update; the exit status of the worst.
+/// Prints what the gate found for each ref update; the exit status of the worst. A ref the gate
+/// could not evaluate (an unknown object, an unreadable range) is an error, exit 2, over any
+/// verdict of the others: the spec's code for errors, and a hook fails closed on it.
 pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitStatus {
     let human = Human::for_stderr();
     let mut worst = Verdict::Pass;
+    let mut failed = false;
     for gated in results {
         let name = &gated.update.remote_ref;
         if let Some(error) = &gated.error {
@@ -92,6 +96,7 @@ pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitSta
                 "gatehouse: {name}: cannot compute what this {what} brings: {error}\ngatehouse: {name}: BLOCKED"
             );
             worst = Verdict::Block;
+            failed = true;
             continue;
         }
         if let Some(why) = &gated.refused {
@@ -150,6 +155,9 @@ pub(super) fn report_refs(repo: &Repo, what: &str, results: &[Gated]) -> ExitSta
         );
         worst = worst.max(verdict);
     }
+    if failed {
+        return ExitStatus::Error;
+    }
     worst.exit_status()
 }
 
@@ -185,7 +193,8 @@ fn join(owners: &[&String]) -> String {
 }
 
 /// pre-merge-commit, and pre-commit while `MERGE_HEAD` exists: gates what the merge brings into
-/// the current branch (the index against HEAD); approvals sit on the merged commit.
+/// the current branch (the index against HEAD, and against the known sides: see
+/// [`known_sides`]); approvals sit on the merged commit.
 /// `reflog_action` is git's `GIT_REFLOG_ACTION`: during pre-merge-commit git has not written
 /// `MERGE_HEAD` yet, and it names what is being merged (`merge feature`, `pull`).
 pub fn merge_gate(
@@ -240,8 +249,15 @@ fn staged_gate(
     what: &str,
     merge_heads: &[Oid],
 ) -> anyhow::Result<ExitStatus> {
+    let head = repo.git2().head().ok().and_then(|h| h.target());
+    let known = known_sides(repo, merge_heads, head)?;
+    let target = if known.is_empty() {
+        Target::Staged
+    } else {
+        Target::StagedMerge { known }
+    };
     let request = Request {
-        target: Target::Staged,
+        target,
         scope: settings.scope.unwrap_or(Scope::ChangedLines),
         rules: Vec::new(),
         level_at_least: None,
@@ -249,7 +265,6 @@ fn staged_gate(
     };
     let report = engine::run(repo, settings, &request)?;
     let mut findings = report.findings;
-    let head = repo.git2().head().ok().and_then(|h| h.target());
     let mut merged_commits = Vec::new();
     for merged in merge_heads {
         let known: Vec<Oid> = head.into_iter().collect();
@@ -290,6 +305,34 @@ fn staged_gate(
         verdict_line(verdict, &findings, &short(tip), again)
     );
     Ok(verdict.exit_status())
+}
+
+/// The known versions a merge's sides grow from, as a push of each merged commit would see them
+/// ([`push::evaluate`]): a merged commit that a remote-tracking ref reaches (merging upstream),
+/// else the known parents of its commits that none reaches (a local branch started from
+/// upstream). A line of the merge result counts only if it differs from HEAD's version and from
+/// each of these (a combined diff); what an unpushed side brings, and a conflict resolution
+/// that adds something, still count. HEAD itself is the base, not one of these.
+fn known_sides(repo: &Repo, merge_heads: &[Oid], head: Option<Oid>) -> anyhow::Result<Vec<Oid>> {
+    let mut known = Vec::new();
+    if merge_heads.is_empty() || !repo.has_remote_refs()? {
+        // Nothing is known without a remote-tracking ref: no need to walk the merged history.
+        return Ok(known);
+    }
+    for merged in merge_heads {
+        let new = repo.new_commits(*merged, &Known::AllRemotes)?;
+        let sides = if new.is_empty() {
+            vec![*merged]
+        } else {
+            repo.known_parents(&new, head)?
+        };
+        for side in sides {
+            if Some(side) != head && !known.contains(&side) && known.len() < MAX_KNOWN {
+                known.push(side);
+            }
+        }
+    }
+    Ok(known)
 }
 
 /// Splits `findings` into those approvals cover and those that count: approvals of the commits

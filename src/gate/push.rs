@@ -131,6 +131,13 @@ pub type Evaluation = (Vec<Oid>, Option<Oid>, Stats, Vec<Finding>);
 
 /// The findings a push of `tip` brings, before approvals: the commits no `known` ref has, and
 /// the lines they introduce.
+///
+/// A line of the pushed tip is introduced only if it differs from every known version the new
+/// commits grow from: the first-parent base and every other known parent of a new commit (the
+/// other side of a `--no-ff` merge of upstream, see [`Repo::known_parents`]), as git's combined
+/// diff of a merge shows it ([`Repo::credit_known`]). So merging upstream brings nothing of
+/// upstream's, while what a new (unpushed) side brings, and what the merge commit itself adds
+/// (an evil merge, a conflict resolution), is gated.
 pub fn evaluate(
     repo: &Repo,
     settings: &Settings,
@@ -138,14 +145,51 @@ pub fn evaluate(
     known: &Known,
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
-        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
+        anyhow::bail!("{}", not_a_commit(repo, tip));
     };
     let commits = repo.new_commits(tip, known)?;
     if commits.is_empty() {
         return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     }
     let base = repo.first_parent_base(tip, &commits)?;
-    evaluate_from(repo, settings, tip, &commits, base)
+    let also = repo.known_parents(&commits, base)?;
+    evaluate_known(repo, settings, tip, &commits, base, &also)
+}
+
+/// Why a ref may not point at `id`: it is no commit (a tree, a blob, or a tag of one), so the
+/// gate cannot tell what it brings.
+pub(crate) fn not_a_commit(repo: &Repo, id: Oid) -> String {
+    let kind = repo
+        .git2()
+        .find_object(id, None)
+        .ok()
+        .and_then(|o| o.peel(git2::ObjectType::Any).ok().or(Some(o)))
+        .and_then(|o| o.kind())
+        .map_or("an unknown object", |k| k.str());
+    format!(
+        "it points at {kind} {} (after peeling tags), not a commit: the gate checks what commits \
+         bring, so it refuses a ref to a tree or a blob",
+        &id.to_string()[..12]
+    )
+}
+
+/// Whether a ref update is refused for what it points at: a ref to a tree or a blob (after
+/// peeling annotated tags) is, unless the update deletes it.
+pub(crate) fn refuse_non_commit(repo: &Repo, gated: &mut Gated) -> bool {
+    if gated.update.is_deletion() {
+        return false;
+    }
+    match repo.peel_to_commit(gated.update.local) {
+        Ok(Some(_)) => false,
+        Ok(None) => {
+            gated.refused = Some(not_a_commit(repo, gated.update.local));
+            true
+        }
+        Err(e) => {
+            gated.error = Some(e.to_string());
+            true
+        }
+    }
 }
 
 /// The findings on the lines `tip` has that `base` has not (everything, without a base), and
@@ -157,7 +201,29 @@ pub fn evaluate_from(
     commits: &[Oid],
     base: Option<Oid>,
 ) -> anyhow::Result<Evaluation> {
-    let target = Target::Commits { base, tip };
+    evaluate_known(repo, settings, tip, commits, base, &[])
+}
+
+/// Like [`evaluate_from`], as a combined diff with the `known` commits too: a line of `tip`
+/// counts only if `base`'s version and every known commit's version of its file lack it, and a
+/// file identical to a known commit's is not changed (see [`Repo::credit_known`]).
+pub fn evaluate_known(
+    repo: &Repo,
+    settings: &Settings,
+    tip: Oid,
+    commits: &[Oid],
+    base: Option<Oid>,
+    known: &[Oid],
+) -> anyhow::Result<Evaluation> {
+    let target = if known.is_empty() {
+        Target::Commits { base, tip }
+    } else {
+        Target::Brought {
+            base,
+            known: known.to_vec(),
+            tip,
+        }
+    };
     let report = engine::run(repo, settings, &gate_request(settings, &target))?;
     let mut findings = report.findings;
     // A change cannot loosen its own gate: the configuration the base had counts too, and for
@@ -242,6 +308,9 @@ pub fn gate_update(
     notes: NotesAt<'_>,
 ) -> Gated {
     let mut gated = Gated::new(update);
+    if refuse_non_commit(repo, &mut gated) {
+        return gated;
+    }
     let result = if gated.update.is_deletion() {
         Ok(deletion_finding(settings, &gated.update)
             .into_iter()

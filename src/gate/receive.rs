@@ -4,9 +4,11 @@
 //! What counts as checked is a state, not a commit that merely sits in some ref's history: the
 //! tips the gate accepted (the server's ledger records each), and what the gated refs held
 //! before the gate's first push. An update is gated on the lines its tip has that the nearest
-//! checked state on its first-parent line has not, so rewinding a branch to a commit in the
-//! middle of an accepted push, or starting a ref there, is gated like any other change. Notes
-//! refs carry only notes, replace refs are refused, and every other ref is gated like a branch.
+//! checked state on its first-parent line has not, nor any other checked state its unchecked
+//! commits grow from (the upstream side of a merge: a combined diff, as pre-push measures it),
+//! so rewinding a branch to a commit in the middle of an accepted push, or starting a ref there,
+//! is gated like any other change. Notes refs carry only notes, replace refs and refs to a tree
+//! or a blob are refused, and every other ref is gated like a branch.
 //!
 //! Approvals of findings with `owners` count only when the server vouches for the approver: the
 //! user the hosting layer authenticated (`GL_USERNAME`, `GITOLITE_USER`, `REMOTE_USER`) pushed
@@ -147,6 +149,9 @@ fn gate_code(
     vouches: &Vouches,
 ) -> Gated {
     let mut gated = Gated::new(update);
+    if push::refuse_non_commit(repo, &mut gated) {
+        return gated;
+    }
     let result = if gated.update.is_deletion() {
         Ok(push::deletion_finding(settings, &gated.update)
             .into_iter()
@@ -158,7 +163,9 @@ fn gate_code(
 }
 
 /// The findings an update to `tip` brings: the lines it has that the nearest checked state on
-/// its first-parent line has not, and the unchecked commits up to checked ones.
+/// its first-parent line has not, nor any other checked state the unchecked commits grow from
+/// (the upstream side of a merge: a combined diff, as on the client), and the unchecked commits
+/// up to checked ones.
 fn evaluate(
     repo: &Repo,
     settings: &Settings,
@@ -166,14 +173,16 @@ fn evaluate(
     checked: &Checked<'_>,
 ) -> anyhow::Result<Evaluation> {
     let Some(tip) = repo.peel_to_commit(tip)? else {
-        // A ref to a tree or a blob: nothing a branch can take in.
-        return Ok((Vec::new(), None, Stats::default(), Vec::new()));
+        // `gate_code` refuses these first; never pass one silently.
+        anyhow::bail!("{}", push::not_a_commit(repo, tip));
     };
     let (commits, base) = checked.history(tip)?;
     if base == Some(tip) {
         return Ok((Vec::new(), None, Stats::default(), Vec::new()));
     }
-    push::evaluate_from(repo, settings, tip, &commits, base)
+    // Each parent of an unchecked commit that is not itself unchecked is a checked state.
+    let known = repo.known_parents(&commits, base)?;
+    push::evaluate_known(repo, settings, tip, &commits, base, &known)
 }
 
 /// Which commits are checked states.

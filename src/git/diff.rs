@@ -2,6 +2,7 @@
 //! lines of the new side each change added or modified.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid};
 
@@ -65,6 +66,24 @@ impl LineSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The lines in both sets.
+    pub fn intersect(&self, other: &LineSet) -> LineSet {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(&(a0, a1)), Some(&(b0, b1))) = (self.0.get(i), other.0.get(j)) {
+            let (start, end) = (a0.max(b0), a1.min(b1));
+            if start <= end {
+                out.push((start, end));
+            }
+            if a1 < b1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        LineSet(out)
+    }
 }
 
 impl Repo {
@@ -96,7 +115,7 @@ impl Repo {
         if lines {
             collect_from_blobs(repo, diff)
         } else {
-            collect(diff, false)
+            collect(repo, diff, false)
         }
     }
 
@@ -111,7 +130,7 @@ impl Repo {
         let diff = repo
             .diff_tree_to_index(old.as_ref(), Some(&index), Some(&mut options()))
             .map_err(ctx("diffing HEAD and the index"))?;
-        collect(diff, lines)
+        collect(repo, diff, lines)
     }
 
     /// Changes from HEAD's tree to the working tree (staged or not; untracked files excluded).
@@ -124,7 +143,7 @@ impl Repo {
         let diff = repo
             .diff_tree_to_workdir_with_index(old.as_ref(), Some(&mut options()))
             .map_err(ctx("diffing HEAD and the working tree"))?;
-        collect(diff, lines)
+        collect(repo, diff, lines)
     }
 }
 
@@ -172,7 +191,7 @@ fn changed_paths(repo: &git2::Repository, old: Oid, new: Oid) -> Result<Vec<Vec<
 /// The file mode of a tree entry that is a directory.
 const TREE: i32 = 0o040000;
 
-fn options() -> DiffOptions {
+pub(super) fn options() -> DiffOptions {
     let mut opts = DiffOptions::new();
     opts.context_lines(0)
         .include_typechange(true)
@@ -180,15 +199,17 @@ fn options() -> DiffOptions {
     opts
 }
 
-fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
+fn collect(repo: &git2::Repository, mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
     let mut find = DiffFindOptions::new();
     find.renames(true).copies(false);
     diff.find_similar(Some(&mut find))
         .map_err(ctx("detecting renames"))?;
     let mut changes: Vec<Change> = Vec::with_capacity(diff.deltas().len());
+    let mut rewritten = Vec::with_capacity(diff.deltas().len());
     for delta in diff.deltas() {
         if let Some(change) = to_change(&delta) {
             changes.push(change);
+            rewritten.push(content_changed(&delta));
         }
     }
     if lines {
@@ -206,6 +227,19 @@ fn collect(mut diff: Diff<'_>, lines: bool) -> Result<Vec<Change>> {
         };
         diff.foreach(&mut |_, _| true, None, Some(&mut hunk_cb), None)
             .map_err(ctx("reading a diff"))?;
+        for (change, rewritten) in changes.iter_mut().zip(rewritten) {
+            if rewritten && change.added.is_empty() {
+                let content = match change.new_id {
+                    Some(id) if !id.is_zero() => {
+                        repo.find_blob(id).ok().map(|b| b.content().to_vec())
+                    }
+                    _ => repo
+                        .workdir()
+                        .and_then(|dir| read_file(&dir.join(&change.path))),
+                };
+                credit_whole(change, content.as_deref());
+            }
+        }
     }
     Ok(changes)
 }
@@ -234,8 +268,11 @@ fn collect_from_blobs(repo: &git2::Repository, diff: Diff<'_>) -> Result<Vec<Cha
             continue;
         };
         let submodule = |f: git2::DiffFile<'_>| f.mode() == git2::FileMode::Commit;
-        // As libgit2: no lines for a deletion, nor for a file that became a link or back.
-        if !matches!(
+        if content_changed(&delta) && change.status == ChangeStatus::TypeChange {
+            // A link (or submodule) that became a file: every line of the file is new.
+            let new = blob(delta.new_file().id())?;
+            credit_whole(&mut change, new.as_ref().map(git2::Blob::content));
+        } else if !matches!(
             change.status,
             ChangeStatus::Deleted | ChangeStatus::TypeChange
         ) && !submodule(delta.old_file())
@@ -254,10 +291,49 @@ fn collect_from_blobs(repo: &git2::Repository, diff: Diff<'_>) -> Result<Vec<Cha
                 let (hunk, _) = patch.hunk(i).map_err(ctx("reading a diff"))?;
                 change.added.add(hunk.new_start(), hunk.new_lines());
             }
+            if change.added.is_empty() && content_changed(&delta) {
+                credit_whole(&mut change, new.as_ref().map(git2::Blob::content));
+            }
         }
         changes.push(change);
     }
     Ok(changes)
+}
+
+/// Whether a delta's new side is a regular file whose content differs from the old side (or is
+/// not known to be the same: unhashed working-tree content).
+fn content_changed(delta: &git2::DiffDelta<'_>) -> bool {
+    let (old, new) = (delta.old_file(), delta.new_file());
+    let file = matches!(
+        new.mode(),
+        git2::FileMode::Blob | git2::FileMode::BlobExecutable
+    );
+    file && delta.status() != Delta::Deleted && (new.id().is_zero() || old.id() != new.id())
+}
+
+/// A changed text file whose diff gave no lines gets all of its lines: libgit2 gives no lines
+/// when either side looks binary to it (a NUL, many control bytes, a `-diff` or `binary`
+/// attribute) or for a link that became a file, and a finding on such a file must not pass
+/// as "not on a changed line". Binary content (git's test: a NUL in the first 8,000 bytes) gets
+/// none: the checks report a binary source file whatever its lines.
+fn credit_whole(change: &mut Change, content: Option<&[u8]>) {
+    let Some(content) = content.filter(|c| !c.is_empty()) else {
+        return;
+    };
+    if content[..content.len().min(8000)].contains(&0) {
+        return;
+    }
+    let newlines = content.iter().filter(|&&b| b == b'\n').count();
+    let lines = newlines + usize::from(!content.ends_with(b"\n"));
+    change
+        .added
+        .add(1, u32::try_from(lines).unwrap_or(u32::MAX - 1));
+}
+
+/// A working-tree file's content, if it is a regular file (never through a link).
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.is_file().then(|| std::fs::read(path).ok()).flatten()
 }
 
 fn to_change(delta: &git2::DiffDelta<'_>) -> Option<Change> {
@@ -312,6 +388,15 @@ mod tests {
         assert!(!set.intersects(6, 19));
         assert!(set.intersects(6, 20));
         assert!(!set.intersects(23, 40));
+    }
+
+    #[test]
+    fn intersecting_keeps_the_lines_both_sets_have() {
+        let set = |ranges: &[(u32, u32)]| LineSet(ranges.to_vec());
+        let a = set(&[(1, 5), (8, 9), (20, 30)]);
+        let b = set(&[(3, 8), (25, 25), (30, 40)]);
+        assert_eq!(a.intersect(&b).0, vec![(3, 5), (8, 8), (25, 25), (30, 30)]);
+        assert!(a.intersect(&LineSet::default()).is_empty());
     }
 
     /// Builds a tree of (path, content) files: `*.sh` executable, content `-> x` a symbolic
@@ -392,7 +477,7 @@ mod tests {
             let diff = git
                 .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut super::options()))
                 .unwrap();
-            summary(super::collect(diff, lines).unwrap())
+            summary(super::collect(&git, diff, lines).unwrap())
         };
         for lines in [false, true] {
             let fast = summary(repo.diff_trees(Some(base), tip, lines).unwrap());

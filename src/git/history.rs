@@ -8,6 +8,9 @@ use git2::{Oid, Sort};
 
 use super::{Repo, Result, ctx};
 
+/// How many known versions besides the base a combined diff compares with, at most.
+pub const MAX_KNOWN: usize = 16;
+
 /// Which refs count as "already there" when listing the commits a push brings.
 #[derive(Debug, Clone)]
 pub enum Known {
@@ -159,6 +162,35 @@ impl Repo {
             }
         }
         Ok(Some(current))
+    }
+
+    /// The known versions `commits` grow from besides `base`: the parents of `commits` that are
+    /// not among them (`git rev-list --boundary`), `base` left out, nearest first, at most
+    /// [`MAX_KNOWN`]. When `commits` are "the commits no known ref has", each of these is known:
+    /// what a `--no-ff` merge of upstream (or a branch started from newer upstream) brings from
+    /// that side is content the remote already has.
+    ///
+    /// Decided: every boundary commit counts, not only the known parents of merge commits: a
+    /// new branch started from a newer upstream and merged in grows from upstream as much as a
+    /// direct merge does, and crediting it gives nothing a direct merge of that upstream would
+    /// not. Past [`MAX_KNOWN`] (a hostile push with thousands of merges) the rest are left out,
+    /// which only makes the gate stricter: fewer known versions, more lines count as new. As with
+    /// git's combined diff, merging an older known commit can bring back a line that upstream
+    /// removed since: that line is one the remote has (and a server gate accepted) already.
+    pub fn known_parents(&self, commits: &[Oid], base: Option<Oid>) -> Result<Vec<Oid>> {
+        let set: HashSet<Oid> = commits.iter().copied().collect();
+        let mut found = Vec::new();
+        for commit in commits {
+            for parent in self.parents(*commit)? {
+                if !set.contains(&parent) && Some(parent) != base && !found.contains(&parent) {
+                    found.push(parent);
+                    if found.len() == MAX_KNOWN {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The `Key: value` trailers of a commit's message.

@@ -1,16 +1,19 @@
 //! Typed access to the repository through git2: opening (with clear errors for what libgit2
 //! cannot read), ranges, tree and index listings, blobs, and diffs with changed lines.
 
+mod combined;
 mod diff;
 mod history;
+mod hooks_path;
 mod notes;
 
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository};
 
+pub use combined::NewSide;
 pub use diff::{Change, ChangeStatus, LineSet};
-pub use history::{Identity, Known, parse_trailers};
+pub use history::{Identity, Known, MAX_KNOWN, parse_trailers};
 pub use notes::NotesAt;
 
 /// Errors of the git layer; each names what it was doing.

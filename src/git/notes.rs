@@ -10,6 +10,9 @@ use git2::{ObjectType, Oid};
 
 use super::{Identity, Repo, Result, ctx};
 
+/// The largest note read (approvals of a few hundred findings are a few KiB).
+pub const MAX_NOTE_SIZE: u64 = 1024 * 1024;
+
 /// How many hex digits name an object (SHA-1; libgit2 cannot read SHA-256 repositories).
 const HEX_LEN: usize = 40;
 
@@ -49,15 +52,28 @@ impl Repo {
         ];
         for path in candidates {
             if let Ok(entry) = tree.get_path(std::path::Path::new(&path)) {
-                return self.read_text(entry.id()).map(Some);
+                return self.read_text(target, entry.id());
             }
         }
         Ok(None)
     }
 
-    fn read_text(&self, blob: Oid) -> Result<String> {
+    /// The text of the note blob on `target`; `None`, with a warning, when it is larger than
+    /// [`MAX_NOTE_SIZE`]: notes are pushed by anyone with push access, and one of a gigabyte must
+    /// not be inflated into memory by every hook and server that reads approvals. An oversize
+    /// note is as good as none: it approves nothing (and `notes sync` does not carry it over).
+    fn read_text(&self, target: Oid, blob: Oid) -> Result<Option<String>> {
+        let size = self.blob_size(blob)?;
+        if size > MAX_NOTE_SIZE {
+            eprintln!(
+                "gatehouse: ignoring the note on {target}: {size} bytes, over the {} KiB limit; \
+it approves nothing",
+                MAX_NOTE_SIZE / 1024
+            );
+            return Ok(None);
+        }
         let blob = self.git2().find_blob(blob).map_err(ctx("reading a note"))?;
-        Ok(String::from_utf8_lossy(blob.content()).into_owned())
+        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
     }
 
     /// Every note of a notes commit: (annotated object, note text). Entries that are not notes
@@ -65,7 +81,9 @@ impl Repo {
     pub fn notes_of(&self, notes_commit: Oid) -> Result<Vec<(Oid, String)>> {
         let mut notes = Vec::new();
         for (target, blob) in self.note_entries(notes_commit)?.0 {
-            notes.push((target, self.read_text(blob)?));
+            if let Some(text) = self.read_text(target, blob)? {
+                notes.push((target, text));
+            }
         }
         Ok(notes)
     }
@@ -184,6 +202,34 @@ mod tests {
         let tree = git.find_tree(tree).unwrap();
         let sig = git2::Signature::now("T", "t@example.com").unwrap();
         git.commit(None, &sig, &sig, "c", &tree, &[]).unwrap()
+    }
+
+    #[test]
+    fn an_oversize_note_is_no_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Repository::init_bare(dir.path()).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        let (small, large) = (
+            "0123456789abcdef0123456789abcdef01234567",
+            "1123456789abcdef0123456789abcdef01234567",
+        );
+        let mut tree = git.treebuilder(None).unwrap();
+        let huge = vec![b' '; usize::try_from(super::MAX_NOTE_SIZE).unwrap() + 1];
+        tree.insert(small, git.blob(b"{}").unwrap(), 0o100_644)
+            .unwrap();
+        tree.insert(large, git.blob(&huge).unwrap(), 0o100_644)
+            .unwrap();
+        let tree = git.find_tree(tree.write().unwrap()).unwrap();
+        let sig = git2::Signature::now("T", "t@example.com").unwrap();
+        let commit = git.commit(None, &sig, &sig, "c", &tree, &[]).unwrap();
+        assert_eq!(
+            repo.notes_of(commit).unwrap(),
+            [(Oid::from_str(small).unwrap(), "{}".into())]
+        );
+        let at = super::NotesAt::Commit(commit);
+        let read = |hex: &str| repo.read_note(at, Oid::from_str(hex).unwrap()).unwrap();
+        assert_eq!(read(small).as_deref(), Some("{}"));
+        assert_eq!(read(large), None);
     }
 
     #[test]

@@ -66,8 +66,9 @@ impl Human {
             if hidden > 0 {
                 let _ = writeln!(
                     out,
-                    "… {} in {path} not shown (`--format json` lists them all)\n",
-                    plural(hidden, "more finding")
+                    "… {} in {} not shown (`--format json` lists them all)\n",
+                    plural(hidden, "more finding"),
+                    escaped(path, false)
                 );
             }
         }
@@ -95,9 +96,11 @@ impl Human {
     }
 
     fn finding(&self, out: &mut String, f: &Finding, lines: Option<&Lines<'_>>) {
-        let location = self.paint("1", &format!("{}:{}:{}:", f.path, f.line, f.column));
-        let rule = self.paint(level_color(f.level), &format!("{} [{}]", f.rule, f.code));
-        let _ = writeln!(out, "{location} {rule} {}", f.message);
+        let path = escaped(&f.path, false);
+        let location = self.paint("1", &format!("{path}:{}:{}:", f.line, f.column));
+        let code = escaped(&f.code, false);
+        let rule = self.paint(level_color(f.level), &format!("{} [{code}]", f.rule));
+        let _ = writeln!(out, "{location} {rule} {}", escaped(&f.message, false));
         if let Some(line) = lines.and_then(|l| l.get(f.line as usize)) {
             let column = (f.column as usize).saturating_sub(1);
             let (shown, lead) = excerpt(line, column);
@@ -113,6 +116,7 @@ impl Human {
             let _ = writeln!(out, "{pad} |\n{number} | {shown}\n{pad} | {lead}{caret}");
         }
         if let Some(help) = &f.help {
+            let help = escaped(help, false);
             let _ = writeln!(out, "  = {}: {help}", self.paint("1", "help"));
         }
         out.push('\n');
@@ -184,12 +188,20 @@ fn excerpt(line: &str, column: usize) -> (String, String) {
             .saturating_sub(MAX_LINE_CHARS / 3)
             .min(total - MAX_LINE_CHARS)
     };
-    let body: String = line.chars().skip(from).take(MAX_LINE_CHARS).collect();
-    let lead: String = body
-        .chars()
-        .take(column.saturating_sub(from))
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    // Control characters shown escaped (see [`escaped`]); the lead follows their shown width.
+    let mut body = String::new();
+    let mut lead = String::new();
+    for (i, c) in line.chars().skip(from).take(MAX_LINE_CHARS).enumerate() {
+        let before = body.len();
+        push_visible(&mut body, c, true);
+        if i < column.saturating_sub(from) {
+            if c == '\t' {
+                lead.push('\t');
+            } else {
+                lead.extend(std::iter::repeat_n(' ', body[before..].chars().count()));
+            }
+        }
+    }
     if total <= MAX_LINE_CHARS {
         return (body, lead);
     }
@@ -207,6 +219,60 @@ fn excerpt(line: &str, column: usize) -> (String, String) {
 fn has_source(finding: &Finding) -> bool {
     finding.rule != checks::file_too_large::ID
         && checks::find(finding.rule).is_some_and(|c| !c.meta().languages.is_empty())
+}
+
+/// `text` with its control characters made visible, for a terminal: a hostile repository's file
+/// names, messages and source lines (and an agent's branch names, subjects and messages) must
+/// not reach it as escape sequences (`\x1b]8;;…` links, a cleared screen, a rewritten line).
+/// `\n`, `\r` and `\t` are shown as such, other C0 and C1 controls and DEL as `\x1b`, and the
+/// bidirectional overrides (`\u{202e}`: "Trojan Source") as `\u{202e}`. With `keep_tab`, a tab
+/// stays a tab (source lines). JSON and SARIF carry the text unchanged.
+pub fn escaped(text: &str, keep_tab: bool) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| needs_escape(c, keep_tab)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_visible(&mut out, c, keep_tab);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A human report of many lines, each through [`escaped`] (tabs kept), its line breaks kept:
+/// for `runs show`, `review show` (with its diff), `status`, `log`, `audit`, whose text holds
+/// an agent's or a repository's words (task names, errors, branch names, subjects, messages).
+pub fn escaped_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c, true)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_visible(&mut out, c, true);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn needs_escape(c: char, keep_tab: bool) -> bool {
+    (c.is_control() && !(keep_tab && c == '\t'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_visible(out: &mut String, c: char, keep_tab: bool) {
+    if !needs_escape(c, keep_tab) {
+        out.push(c);
+        return;
+    }
+    let _ = match c {
+        '\n' => write!(out, "\\n"),
+        '\r' => write!(out, "\\r"),
+        '\t' => write!(out, "\\t"),
+        c if (c as u32) < 0x100 => write!(out, "\\x{:02x}", c as u32),
+        c => write!(out, "\\u{{{:x}}}", c as u32),
+    };
 }
 
 fn level_color(level: Level) -> &'static str {
@@ -272,6 +338,27 @@ mod tests {
             out.contains("b.py:3:1:") && out.contains("3 | line 3\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn control_characters_reach_no_terminal() {
+        let mut f = finding("evil\x1b]0;pwned\x07.py", 1);
+        f.message = "bad \x1b[2J\u{202e}name".into();
+        f.column = 13;
+        let out =
+            Human { color: false }.render_findings(&[f], &mut Text("x = \"\x1b[31m\"\tX\n".into()));
+        assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'));
+        assert!(out.contains("evil\\x1b]0;pwned\\x07.py:1:13:"), "{out}");
+        assert!(out.contains("bad \\x1b[2J\\u{202e}name"), "{out}");
+        // The tab stays, the caret stays under the X.
+        assert!(out.contains("1 | x = \"\\x1b[31m\"\tX\n"), "{out}");
+        assert!(out.contains(&format!("  | {}\t^", " ".repeat(14))), "{out}");
+        assert_eq!(escaped("a\tb", true), "a\tb");
+        assert_eq!(escaped("a\tb\n", false), "a\\tb\\n");
+        assert!(matches!(
+            escaped("plain ü", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod human;
 mod json;
 mod sarif;
 
-pub use human::{Human, SourceLines};
+pub use human::{Human, SourceLines, escaped, escaped_lines};
 pub use json::{json, write_json};
 pub use sarif::sarif;
 

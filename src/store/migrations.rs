@@ -70,4 +70,8 @@ pub const ALL: &[&str] = &[
     ALTER TABLE runs ADD COLUMN feedback TEXT;
     ALTER TABLE runs ADD COLUMN decided_at TEXT;
     CREATE INDEX runs_parent ON runs (parent);",
+    // 4: when a run started, in milliseconds since the epoch, so `duration_ms` has millisecond
+    // resolution (the RFC 3339 times have seconds). NULL in runs started before it: their
+    // duration comes from the second timestamps, as it did.
+    "ALTER TABLE runs ADD COLUMN started_ms INTEGER;",
 ];

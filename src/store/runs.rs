@@ -248,11 +248,13 @@ impl Store {
         } else {
             None
         };
+        let started_ms = started.as_ref().map(|_| now_ms());
         let changed = self
             .conn
             .execute(
-                "UPDATE runs SET state = ?3, started_at = COALESCE(?4, started_at), runner_pid = COALESCE(?5, runner_pid) WHERE id = ?1 AND state = ?2",
-                params![id, from.as_str(), to.as_str(), started, started.as_ref().map(|_| i64::from(std::process::id()))],
+                "UPDATE runs SET state = ?3, started_at = COALESCE(?4, started_at), runner_pid = COALESCE(?5, runner_pid), \
+                 started_ms = COALESCE(?6, started_ms) WHERE id = ?1 AND state = ?2",
+                params![id, from.as_str(), to.as_str(), started, started.as_ref().map(|_| i64::from(std::process::id())), started_ms],
             )
             .map_err(self.err())?;
         Ok(changed == 1)
@@ -295,20 +297,24 @@ impl Store {
 
     /// Ends a run in `state` with what it produced.
     pub fn finish(&self, id: &str, state: RunState, finish: &Finish) -> Result<(), StoreError> {
-        let started: Option<String> = self
+        let started: Option<(Option<String>, Option<i64>)> = self
             .conn
             .query_row(
-                "SELECT started_at FROM runs WHERE id = ?1",
+                "SELECT started_at, started_ms FROM runs WHERE id = ?1",
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .map_err(self.err())?
-            .flatten();
+            .map_err(self.err())?;
+        let (started_at, started_ms) = started.unwrap_or_default();
         let ended = now();
-        let duration = started
-            .and_then(|s| seconds_between(&s, &ended))
-            .map(|s| sql_count(s * 1000));
+        // Milliseconds; a run started before `started_ms` existed gets whole seconds.
+        let duration = match started_ms {
+            Some(ms) => Some((now_ms() - ms).max(0)),
+            None => started_at
+                .and_then(|s| seconds_between(&s, &ended))
+                .map(|s| sql_count(s * 1000)),
+        };
         self.conn
             .execute(
                 "UPDATE runs SET state = ?2, finished_at = ?3, duration_ms = ?4, exit_code = ?5, input_tokens = ?6, \
@@ -483,6 +489,13 @@ pub(super) fn new_run_id() -> String {
     )
 }
 
+/// Milliseconds since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Seconds from one RFC 3339 time (as [`now`] writes) to another.
 pub fn seconds_between(a: &str, b: &str) -> Option<u64> {
     let secs = |t: &str| -> Option<i64> {
@@ -584,6 +597,41 @@ mod tests {
                 .is_some()
         );
         assert_eq!(store.runs(&[RunState::Queued]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn durations_have_milliseconds_and_old_rows_keep_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut run = |task: &str| {
+            let id = store
+                .enqueue(task, "k", "codex", "manual", "abc", "h")
+                .unwrap()
+                .unwrap();
+            store
+                .transition(&id, RunState::Queued, RunState::Preparing)
+                .unwrap();
+            id
+        };
+        let (fresh, old) = (run("fresh"), run("old"));
+        // A run a binary from before started_ms started: only its second timestamp.
+        store
+            .conn
+            .execute(
+                "UPDATE runs SET started_ms = NULL, started_at = '2000-01-01T00:00:00Z' WHERE id = ?1",
+                params![old],
+            )
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        for id in [&fresh, &old] {
+            store
+                .finish(id, RunState::Failed, &Finish::default())
+                .unwrap();
+        }
+        let ms = store.run(&fresh).unwrap().unwrap().duration_ms.unwrap();
+        assert!((30..1000).contains(&ms), "{ms}");
+        let ms = store.run(&old).unwrap().unwrap().duration_ms.unwrap();
+        assert!(ms > 1000 && ms.is_multiple_of(1000), "{ms}");
     }
 
     #[test]

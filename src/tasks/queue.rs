@@ -23,6 +23,82 @@ pub fn is_trusted(store: &Store, task: &Task, settings: &Settings) -> Result<boo
     Ok(store.trusted_hash(&task.name)?.as_deref() == Some(digest(task, settings).as_str()))
 }
 
+/// The keys of an `[agents.NAME]` table that reach past what a run is otherwise confined to:
+/// `base_url` (the user's API key goes to that host; a loopback one stays on this machine),
+/// `writable` and `readable` (widen Landlock: `writable = ["~"]`), `env` (passes named variables
+/// of the user's environment, or sets any, e.g. a proxy or an endpoint).
+pub fn widening_keys(agent: &crate::agents::AgentConfig) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if agent
+        .base_url
+        .as_deref()
+        .is_some_and(|url| !is_loopback_url(url))
+    {
+        keys.push("base_url");
+    }
+    if !agent.writable.is_empty() {
+        keys.push("writable");
+    }
+    if !agent.readable.is_empty() {
+        keys.push("readable");
+    }
+    let env = match &agent.env {
+        crate::agents::EnvSpec::Pass(names) => !names.is_empty(),
+        crate::agents::EnvSpec::Set(vars) => !vars.is_empty(),
+    };
+    if env {
+        keys.push("env");
+    }
+    keys
+}
+
+/// Whether `url`'s host is this machine: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a run of `task` started by hand (`task run`, `--here`, a requested change) must not
+/// start: the task is not trusted and its agent's table, from the repository's own
+/// `.gatehouse/config.toml`, sets keys of [`widening_keys`]. A cloned repository must not send
+/// the user's API key to its own host, widen the sandbox or take secrets from the user's
+/// environment before the user has read those settings; trusting vouches for them (the digest
+/// covers the whole agent table, see [`digest`]). gatehouse has no configuration outside the
+/// repository today, so every agent table counts as the repository's. `None`: it may start.
+pub fn untrusted_widening(
+    store: &Store,
+    task: &Task,
+    settings: &Settings,
+) -> Result<Option<String>, StoreError> {
+    let Some(agent) = settings.agents.get(&task.agent) else {
+        return Ok(None);
+    };
+    let keys = widening_keys(agent);
+    if keys.is_empty() || is_trusted(store, task, settings)? {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "task {name} is not trusted, and [agents.{agent}] in .gatehouse/config.toml sets {keys}: \
+settings that can send your API key to another host, let the agent read or write outside its \
+worktree, or hand it variables of your environment. Nothing was run. Review them, then run \
+`gatehouse task trust {name}`",
+        name = task.name,
+        agent = task.agent,
+        keys = keys.join(", "),
+    )))
+}
+
 /// The commit a run of `task` triggered at `commit` starts from: the tip of the task's `base`
 /// branch when it names one (`None` when that branch does not exist), else `commit`.
 pub fn start_commit(repo: &Repo, task: &Task, commit: &str) -> Option<String> {
@@ -266,6 +342,11 @@ pub fn recover(store: &Store, repo: &Repo, at_start: bool) -> Result<Vec<String>
             error: Some("interrupted: the process running it ended".into()),
             ..Finish::default()
         };
+        // Its setup ended (it got past preparing): its kept folders are fit for the next run,
+        // as a run that ends keeps them, rather than lost with the worktree.
+        if run.state != RunState::Preparing {
+            super::keep::stash_orphaned(repo, &run.id, &run.task);
+        }
         // A follow-up round works on its review's branch: that stays, and the round before
         // it waits for a decision again.
         let _ = worktree::remove(
@@ -310,6 +391,28 @@ fn secs(time: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machine_is_a_loopback_endpoint() {
+        for url in [
+            "http://localhost:11434/v1",
+            "http://127.0.0.1/v1",
+            "https://127.1.2.3:8443",
+            "http://[::1]:8080/v1",
+            "http://LOCALHOST",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://collector.example/v1",
+            "http://localhost.evil.example/v1",
+            "http://127.0.0.1@evil.example/",
+            "http://[::2]/",
+            "http://10.0.0.1/",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
 
     fn task(name: &str, trigger: &str) -> Task {
         let text =

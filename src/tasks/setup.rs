@@ -121,9 +121,19 @@ fn copy(
                 ));
             }
             let target = dir.join(&rel);
+            if !leads_inside(dir, &rel) {
+                return Err(format!(
+                    "`{rel_text}` not copied: a symlink on the way to it in the worktree leads out \
+                     of it (a kept folder holds what the task's last agent left)"
+                ));
+            }
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+            }
+            // A symlink (or hard link) there is replaced, never written through.
+            if std::fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir()) {
+                std::fs::remove_file(&target).map_err(|e| format!("replacing {rel_text}: {e}"))?;
             }
             std::fs::copy(&source, &target).map_err(|e| format!("copying {rel_text}: {e}"))?;
             copied.push(rel_text);
@@ -132,6 +142,30 @@ fn copy(
     copied.sort();
     copied.dedup();
     Ok(copied)
+}
+
+/// Whether the directories on the way to `rel` in the worktree `dir` that exist are directories
+/// inside it. Before setup the worktree holds the task's kept folders (see `super::keep`), as the
+/// task's last agent left them: a symlink there to a home directory must not lead a copy, which
+/// gatehouse makes unconfined, out of the worktree; a symlink within it (pnpm's) may.
+fn leads_inside(dir: &Path, rel: &Path) -> bool {
+    let Ok(root) = dir.canonicalize() else {
+        return false;
+    };
+    let mut path = dir.to_path_buf();
+    for c in rel.parent().into_iter().flat_map(Path::components) {
+        path.push(c);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return true;
+        }
+        if !path
+            .canonicalize()
+            .is_ok_and(|p| p.starts_with(&root) && p.is_dir())
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// The repository-relative paths under `root` matching `segments` (each `*`/`?` within one

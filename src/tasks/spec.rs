@@ -352,6 +352,46 @@ fn valid_name(name: &str) -> bool {
 /// Every task file of the working tree `workdir`, sorted by name; the first invalid one is an
 /// error.
 pub fn load_all(workdir: &Path) -> Result<Vec<Task>, TaskFileError> {
+    let files = load_each(workdir)?;
+    match files.broken.into_iter().next() {
+        Some(broken) => Err(broken.error),
+        None => Ok(files.tasks),
+    }
+}
+
+/// The task files of a working tree: those that parse, and those that do not with their error.
+#[derive(Debug, Default)]
+pub struct TaskFiles {
+    pub tasks: Vec<Task>,
+    pub broken: Vec<BrokenFile>,
+}
+
+/// A task file that cannot be used.
+#[derive(Debug)]
+pub struct BrokenFile {
+    /// Repository-relative path.
+    pub file: String,
+    pub error: TaskFileError,
+}
+
+impl BrokenFile {
+    /// The error on one line, `file:line:column: message` when the position is known (the full
+    /// error, with the offending line, is the `error` itself).
+    pub fn summary(&self) -> String {
+        match &self.error {
+            TaskFileError::Config(e) => match e.line_column() {
+                Some((line, column)) => format!("{}:{line}:{column}: {}", e.file, e.message),
+                None => format!("{}: {}", e.file, e.message),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Every task file of the working tree `workdir`, sorted by name, each parsed on its own: one
+/// broken file does not hide the others (the daemon still runs them). Only a `tasks/` directory
+/// that cannot be listed is an error.
+pub fn load_each(workdir: &Path) -> Result<TaskFiles, TaskFileError> {
     let dir = workdir.join(TASKS_DIR);
     let mut names: Vec<String> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
@@ -368,35 +408,58 @@ pub fn load_all(workdir: &Path) -> Result<Vec<Task>, TaskFileError> {
         }
     };
     names.sort();
-    let mut tasks = Vec::new();
+    let mut files = TaskFiles::default();
     for name in names {
         let rel = format!("{TASKS_DIR}/{name}");
-        // Only a regular file inside the repository, up to 1 MiB: a clone can ship a task file
-        // that is a symlink to `/dev/zero` or a FIFO.
-        let read = crate::config::read::read_repo_file(
-            workdir,
-            &rel,
-            crate::config::read::MAX_CONFIG_SIZE,
-        );
-        let bytes = match read {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => continue,
-            Err(crate::config::read::UnsafeFile::Io(source)) => {
-                return Err(TaskFileError::Io { path: rel, source });
-            }
-            Err(reason) => return Err(TaskFileError::Unsafe { path: rel, reason }),
-        };
-        let text = String::from_utf8(bytes).map_err(|e| {
-            ConfigError::new(
-                &rel,
-                "",
-                None,
-                format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-            )
-        })?;
-        tasks.push(parse(&rel, &text)?);
+        match load_one(workdir, &rel) {
+            Ok(Some(task)) => files.tasks.push(task),
+            Ok(None) => {}
+            Err(error) => files.broken.push(BrokenFile { file: rel, error }),
+        }
     }
-    Ok(tasks)
+    Ok(files)
+}
+
+/// One line per task file of `workdir` that cannot be used (or for a task directory that cannot
+/// be read), for `status`, `daemon status` and `doctor`.
+pub fn problems(workdir: &Path) -> Vec<String> {
+    match load_each(workdir) {
+        Ok(files) => files.broken.iter().map(BrokenFile::summary).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// Task file `rel` of `workdir`; `None` when it vanished meanwhile.
+fn load_one(workdir: &Path, rel: &str) -> Result<Option<Task>, TaskFileError> {
+    // Only a regular file inside the repository, up to 1 MiB: a clone can ship a task file
+    // that is a symlink to `/dev/zero` or a FIFO.
+    let read =
+        crate::config::read::read_repo_file(workdir, rel, crate::config::read::MAX_CONFIG_SIZE);
+    let bytes = match read {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(crate::config::read::UnsafeFile::Io(source)) => {
+            return Err(TaskFileError::Io {
+                path: rel.to_string(),
+                source,
+            });
+        }
+        Err(reason) => {
+            return Err(TaskFileError::Unsafe {
+                path: rel.to_string(),
+                reason,
+            });
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ConfigError::new(
+            rel,
+            "",
+            None,
+            format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    Ok(Some(parse(rel, &text)?))
 }
 
 /// Errors reading task files.

@@ -1,7 +1,6 @@
 //! Validating what an agent did in its worktree: which files changed, whether they are in
 //! scope, the acceptance commands, and gatehouse's own gate; then the commit.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use git2::{Oid, Repository, Status, StatusOptions};
@@ -75,16 +74,14 @@ impl AcceptResult {
     }
 }
 
-/// The last `max` bytes of a file, lossily decoded.
+/// The last `max` bytes of a file, lossily decoded. The file is in a directory the agent (or an
+/// acceptance command) writes in, so it may have become a symlink to a secret gatehouse can read
+/// and the agent cannot, or a FIFO: those are named, never read or followed.
 pub fn tail(path: &Path, max: u64) -> String {
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let len = file.metadata().map_or(0, |m| m.len());
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(max)));
-    let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+    match crate::config::read::tail_no_follow(path, max) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
+        Err(why) => format!("[gatehouse: {} not shown: {why}]", path.display()),
+    }
 }
 
 /// Commits everything in the worktree on top of `base` (author and committer "gatehouse",

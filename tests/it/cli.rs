@@ -380,3 +380,48 @@ fn install_script_without_prefix_puts_completions_where_the_shells_look() {
         out.stdout
     );
 }
+
+#[test]
+fn the_gates_own_rules_are_listed_and_explained() {
+    let env = TestEnv::new();
+    let list = gatehouse(&env, &["rules", "list", "--format", "json"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let list: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let rules = list["rules"].as_array().unwrap();
+    for (id, code) in [("agent-commit", "unapproved"), ("protected-ref", "deleted")] {
+        let rule = rules.iter().find(|r| r["id"] == id).expect(id);
+        assert_eq!(
+            (&rule["kind"], &rule["level"], &rule["codes"][0]),
+            (&"gate".into(), &"review".into(), &code.into()),
+            "{rule}"
+        );
+        let explained = gatehouse(&env, &["rules", "explain", id]);
+        assert_eq!(explained.code, 0, "{id}: {}", explained.stderr);
+        assert!(
+            explained.stdout.contains("gate rule") && explained.stdout.contains(code),
+            "{}",
+            explained.stdout
+        );
+    }
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "untyped-function" && r["kind"] == "check")
+    );
+    let human = gatehouse(&env, &["rules", "list"]);
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("agent-commit") && l.contains("gate rule")),
+        "{}",
+        human.stdout
+    );
+    let unknown = gatehouse(&env, &["rules", "explain", "no-such-rule"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("protected-ref"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -328,6 +328,8 @@ async fn learns_what_happened_and_warms_the_cache_after_a_commit() {
 async fn quiet_after_the_configured_time_and_not_during_a_git_operation() {
     let env = TestEnv::new();
     let repo = repo_with_commit(&env);
+    // The status shows the setting as the configuration has it now, which the scheduler uses.
+    repo.write(".gatehouse/config.toml", "[daemon]\nquiet = \"1500ms\"\n");
     let settings = DaemonSettings {
         quiet: Duration::from_millis(1500),
         ..DaemonSettings::default()

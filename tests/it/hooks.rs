@@ -637,3 +637,68 @@ fn only_the_lines_a_push_introduces_are_gated() {
     assert!(run.stderr.contains("BLOCKED"), "{}", run.stderr);
     assert_ne!(remote_has(&origin, &env, "main"), Some(tip));
 }
+
+/// `gatehouse hook pre-push origin URL` in `work` with `stdin`.
+fn pre_push_with(work: &TestRepo<'_>, stdin: &str) -> Run {
+    use std::io::Write;
+    let mut child = work
+        .env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &work.root)
+        .args(["hook", "pre-push", "origin", "URL"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn an_unreadable_or_unknown_ref_line_is_an_error_that_fails_closed() {
+    let env = TestEnv::new();
+    let (work, _origin) = setup(&env);
+    let run = pre_push_with(&work, "garbage\n");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read the pre-push line"),
+        "{}",
+        run.stderr
+    );
+    let base = work.git(&["rev-parse", "HEAD"]);
+    let unknown = "1234567890123456789012345678901234567890";
+    let run = pre_push_with(
+        &work,
+        &format!(
+            "refs/heads/main {unknown} refs/heads/main {}\n",
+            base.trim()
+        ),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("BLOCKED"), "{}", run.stderr);
+    // `--help` in the place of the hook's name is help; as the remote's name it is a name.
+    let help = work.gatehouse(&["hook", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(
+        help.stdout.contains("Usage: gatehouse hook <NAME>"),
+        "{}",
+        help.stdout
+    );
+    let named = work.gatehouse(&["hook", "pre-push", "--help", "URL"]);
+    assert_eq!(
+        named.code, 0,
+        "no ref lines, nothing to gate: {}",
+        named.stderr
+    );
+    assert!(!named.stdout.contains("Usage"), "{}", named.stdout);
+}

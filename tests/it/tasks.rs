@@ -74,7 +74,28 @@ fn setup(env: &TestEnv) -> TestRepo<'_> {
         );
     }
     repo.commit("base");
+    // Their agents' tables set `env` and `writable`, which a task run by hand honours only once
+    // trusted. `docs` is left untrusted: it is the one a commit triggers.
+    trust(
+        &repo,
+        &[
+            "docs-outside",
+            "docs-fail",
+            "docs-reject",
+            "docs-hang",
+            "docs-costly",
+            "docs-sneaky",
+        ],
+    );
     repo
+}
+
+/// `gatehouse task trust` for each of `tasks`, as they are now.
+fn trust(repo: &TestRepo<'_>, tasks: &[&str]) {
+    for task in tasks {
+        let out = repo.gatehouse(&["task", "trust", task]);
+        assert_eq!(out.code, 0, "{task}: {}", out.stderr);
+    }
 }
 
 /// The children the hanging stand-in detached (it records their pids) are gone (or zombies).
@@ -99,6 +120,7 @@ fn hang_for_minutes(repo: &TestRepo<'_>) {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("timeout = \"2s\"", "timeout = \"5m\"")).unwrap();
     repo.commit("longer");
+    trust(repo, &["docs-hang"]);
 }
 
 /// The user's working tree, index and refs, to compare byte for byte.
@@ -166,6 +188,7 @@ fn assert_no_scratch(repo: &TestRepo<'_>, id: &str, branch_kept: bool) {
 fn a_run_becomes_a_review_and_accept_merges_it_with_the_trailers() {
     let env = TestEnv::new();
     let repo = setup(&env);
+    trust(&repo, &["docs"]);
     // Uncommitted and staged changes of the user's own stay untouched throughout.
     repo.write("README.md", "readme, edited by the user\n");
     repo.git(&["add", "README.md"]);
@@ -493,6 +516,7 @@ fn task_files_are_validated_listed_and_trusted() {
 fn reject_deletes_the_branch_and_here_runs_in_the_checkout() {
     let env = TestEnv::new();
     let repo = setup(&env);
+    trust(&repo, &["docs"]);
     assert_eq!(repo.gatehouse(&["task", "run", "docs"]).code, 0);
     let id = runs(&repo)[0]["id"].as_str().unwrap().to_string();
     let rejected = repo.gatehouse(&["review", "reject", &id, "-m", "not needed"]);
@@ -559,6 +583,7 @@ fn automatic_runs_wait_for_quiet_and_a_queued_run_can_be_cancelled() {
 fn a_conflicting_accept_is_undone_and_the_review_stays_open() {
     let env = TestEnv::new();
     let repo = setup(&env);
+    trust(&repo, &["docs"]);
     assert_eq!(repo.gatehouse(&["task", "run", "docs"]).code, 0);
     let id = runs(&repo)[0]["id"].as_str().unwrap().to_string();
     repo.write("docs/notes.txt", "notes, rewritten by the user\n");
@@ -651,6 +676,7 @@ fn setup_copies_ignored_files_runs_confined_and_base_picks_the_branch() {
     // The user works on another branch: `base = "main"` runs start from main all the same.
     repo.git(&["switch", "-q", "-c", "elsewhere"]);
     repo.commit("the user's work elsewhere");
+    trust(&repo, &["prep", "prep-escape", "prep-litter"]);
     let run = repo.gatehouse(&["task", "run", "prep"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let all = runs(&repo);
@@ -692,5 +718,179 @@ fn setup_copies_ignored_files_runs_confined_and_base_picks_the_branch() {
     assert!(
         !escaped.exists(),
         "a setup command wrote outside its worktree"
+    );
+}
+
+#[test]
+fn a_broken_task_file_stops_only_its_own_task_and_is_shown_everywhere() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    repo.write(
+        ".gatehouse/tasks/bad.toml",
+        "kind = \"k\"\ngoal = \"g\"\nscope = [\"a\"]\nagent = \"ok\"\ntimeout = \"soon\"\n",
+    );
+    repo.commit("a broken task file");
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
+    let at = ".gatehouse/tasks/bad.toml:5:11";
+    // The list shows the good tasks and the broken file; the exit says a file is broken.
+    let list = repo.gatehouse(&["task", "list", "--format", "json"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    let list = list.json();
+    assert!(list["tasks"].as_array().unwrap().len() >= 7, "{list}");
+    assert_eq!(list["broken"][0]["file"], ".gatehouse/tasks/bad.toml");
+    assert!(
+        list["broken"][0]["error"].as_str().unwrap().starts_with(at),
+        "{list}"
+    );
+    let human = repo.gatehouse(&["task", "list"]);
+    assert!(
+        human.stdout.contains("docs ") && human.stdout.contains(at),
+        "{}",
+        human.stdout
+    );
+    // Another task still runs by hand; the broken one says why not.
+    let own = repo.gatehouse(&["task", "run", "bad"]);
+    assert_eq!(own.code, 2);
+    assert!(own.stderr.contains(at), "{}", own.stderr);
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let _daemon = Daemon(&repo);
+    for args in [
+        &["status", "--format", "json"][..],
+        &["daemon", "status", "--format", "json"],
+    ] {
+        let status = repo.gatehouse(args).json();
+        assert!(
+            status["broken_task_files"][0]
+                .as_str()
+                .is_some_and(|e| e.starts_with(at)),
+            "{args:?}: {status}"
+        );
+    }
+    assert!(repo.gatehouse(&["daemon", "status"]).stdout.contains(at));
+    let doctor = repo.gatehouse(&["doctor", "--format", "json"]).json();
+    assert!(
+        doctor["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains(at)),
+        "{doctor}"
+    );
+    // A commit still triggers the trusted task.
+    repo.write("docs/more.txt", "more\n");
+    repo.commit("docs");
+    let all = wait_for(
+        &repo,
+        "the triggered run to be ready",
+        Duration::from_secs(30),
+        |runs| runs.iter().any(|r| r["state"] == "ready"),
+    );
+    assert_eq!(all[0]["task"], "docs", "{all:?}");
+}
+
+#[test]
+fn by_hand_without_a_daemon_the_breaker_the_budget_and_max_parallel_hold() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    hang_for_minutes(&repo);
+    for task in ["docs", "docs-fail", "docs-hang"] {
+        assert_eq!(repo.gatehouse(&["task", "trust", task]).code, 0);
+    }
+    // The breaker: three failures pause the kind; by hand it is refused, nothing recorded.
+    for _ in 0..3 {
+        assert_eq!(repo.gatehouse(&["task", "run", "docs-fail"]).code, 1);
+    }
+    let before = runs(&repo).len();
+    for args in [
+        &["task", "run", "docs-fail"][..],
+        &["task", "run", "docs-fail", "--here"],
+    ] {
+        let refused = repo.gatehouse(args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("paused")
+                && refused.stderr.contains("`gatehouse task resume docs-fail`"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(runs(&repo).len(), before);
+    assert_eq!(repo.gatehouse(&["task", "resume", "docs-fail"]).code, 0);
+    // A spent daily budget (0 spends nothing at all) refuses a run by hand too.
+    let config = repo.root.join(".gatehouse/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}[tasks]\ndaily_budget_usd = 0.0\n")).unwrap();
+    for args in [
+        &["task", "run", "docs"][..],
+        &["task", "run", "docs", "--here"],
+    ] {
+        let refused = repo.gatehouse(args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("daily budget"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(runs(&repo).len(), before);
+    std::fs::write(&config, text).unwrap();
+    // max_parallel = 1: a second run by hand waits for the first to end.
+    let bin = env!("CARGO_BIN_EXE_gatehouse");
+    let mut first = env
+        .command(bin, &repo.root)
+        .args(["task", "run", "docs-hang"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&repo, "the hang to run", Duration::from_secs(30), |runs| {
+        runs.iter().any(|r| r["state"] == "running")
+    });
+    let second = env
+        .command(bin, &repo.root)
+        .args(["task", "run", "docs"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let queued = wait_for(&repo, "the second run", Duration::from_secs(10), |runs| {
+        runs.iter().any(|r| r["task"] == "docs")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let docs = |all: Vec<Value>| all.into_iter().find(|r| r["task"] == "docs").unwrap();
+    assert_eq!(docs(runs(&repo))["state"], "queued", "{queued:?}");
+    // SAFETY: signalling the child this test started; it cancels its run.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    first.wait().unwrap();
+    let out = second.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("waiting"), "{stderr}");
+    assert_eq!(docs(runs(&repo))["state"], "ready");
+}
+
+#[test]
+fn daemon_status_shows_the_quiet_setting_the_scheduler_uses_now() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    assert_eq!(repo.gatehouse(&["daemon", "start"]).code, 0);
+    let _daemon = Daemon(&repo);
+    let quiet = || {
+        repo.gatehouse(&["daemon", "status", "--format", "json"])
+            .json()["quiet"]["quiet_after_ms"]
+            .clone()
+    };
+    assert_eq!(quiet(), 300);
+    let config = repo.root.join(".gatehouse/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("quiet = \"300ms\"", "quiet = \"7s\"")).unwrap();
+    assert_eq!(quiet(), 7000);
+    let status = repo
+        .gatehouse(&["daemon", "status", "--format", "json"])
+        .json();
+    assert_eq!(status["quiet"]["quiet_after_s"], 7, "{status}");
+    let status = repo.gatehouse(&["daemon", "status"]);
+    assert!(
+        status.stdout.contains("of 7 s") || status.stdout.contains("quiet (idle"),
+        "{}",
+        status.stdout
     );
 }

@@ -249,3 +249,50 @@ fn a_file_over_the_size_limit_is_a_finding_not_a_silent_pass() {
         );
     }
 }
+
+/// A change whose diff libgit2 gives no lines for cannot hide its findings as "not on a changed
+/// line": a file that was binary (or a link, or marked `-diff`) and becomes code with a finding.
+#[test]
+fn code_that_replaces_a_binary_a_link_or_a_diff_less_file_is_checked_in_full() {
+    let env = TestEnv::new();
+    let untyped = "def f(x):\n    return x\n";
+    let (work, _origin) = with_origin(
+        &env,
+        &[
+            ("was_binary.py", "x\0y\n"),
+            ("hidden.py", "x = 1\n"),
+            (".gitattributes", "hidden.py -diff\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("elsewhere.py", work.root.join("was_link.py")).unwrap();
+    work.git(&["add", "was_link.py"]);
+    work.commit("a link");
+    work.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    std::fs::remove_file(work.root.join("was_link.py")).unwrap();
+    work.write("was_binary.py", untyped)
+        .write("was_link.py", untyped)
+        .write("hidden.py", untyped);
+    // Staged first: the pre-commit path diffs the index, with attributes.
+    work.git(&["add", "-A"]);
+    let staged = gatehouse(&work, &["check", "--staged"], Duration::from_secs(60));
+    work.commit("code");
+    let range = gatehouse(
+        &work,
+        &["check", "--range", "HEAD~1..HEAD"],
+        Duration::from_secs(60),
+    );
+    let run = push(&work);
+    for (what, out, code) in [
+        ("check --staged", &staged.stdout, staged.code),
+        ("check --range", &range.stdout, range.code),
+        ("pre-push", &run.stderr, run.code),
+    ] {
+        assert_eq!(code, 1, "{what}: {out}");
+        for file in ["was_binary.py", "was_link.py", "hidden.py"] {
+            assert!(
+                out.contains(&format!("{file}:1:5: untyped-function")),
+                "{what} missed {file}: {out}"
+            );
+        }
+    }
+}

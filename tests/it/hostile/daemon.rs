@@ -240,6 +240,10 @@ fn tasks_repo(env: &TestEnv) -> TestRepo<'_> {
         );
     }
     repo.commit("base");
+    // Their agents' tables set `env` and `writable`: honoured by hand only once trusted.
+    for task in ["hang", "evil"] {
+        assert_eq!(repo.gatehouse(&["task", "trust", task]).code, 0);
+    }
     repo
 }
 

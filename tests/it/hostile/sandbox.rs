@@ -28,6 +28,8 @@ fn repo_with_acceptance<'e>(env: &'e TestEnv, accept: &str) -> TestRepo<'e> {
         ),
     );
     repo.commit("base");
+    // The agent's table sets `env`: a task run by hand honours it only once trusted.
+    assert_eq!(repo.gatehouse(&["task", "trust", "docs"]).code, 0);
     repo
 }
 

@@ -86,11 +86,19 @@ fn runs(repo: &TestRepo<'_>) -> Vec<Value> {
 }
 
 /// Runs the docs task in the foreground (no daemon) and returns the ready run's id.
+/// `gatehouse task trust TASK` as it is now: the agents' tables set `env` (and `writable`),
+/// which a task run by hand honours only once trusted.
+fn trust(repo: &TestRepo<'_>, task: &str) {
+    let out = repo.gatehouse(&["task", "trust", task]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
 fn ready_run(repo: &TestRepo<'_>) -> String {
     ready_run_of(repo, "docs")
 }
 
 fn ready_run_of(repo: &TestRepo<'_>, task: &str) -> String {
+    trust(repo, task);
     let run = repo.gatehouse(&["task", "run", task]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let all = runs(repo);

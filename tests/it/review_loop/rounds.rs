@@ -12,6 +12,7 @@ fn a_hand_started_run_starts_now_however_busy_the_repository_is() {
     // Activity: the repository will not be quiet for an hour.
     repo.write("README.md", "busy\n");
     repo.commit("busy");
+    trust(&repo, "docs");
     let started = Instant::now();
     let queued = repo.gatehouse(&["task", "run", "docs"]);
     assert_eq!(queued.code, 0, "{}", queued.stderr);
@@ -40,8 +41,10 @@ fn a_hand_started_run_starts_now_however_busy_the_repository_is() {
             "STANDIN_SLEEP = \"2\", STANDIN_PROMPT_COPY",
         ),
     );
-    repo.write("docs/other.txt", "x\n");
+    // Outside docs/: the trusted task's commit trigger must not queue a run of its own.
+    repo.write("other.txt", "x\n");
     repo.commit("another base");
+    trust(&repo, "docs");
     let first = repo
         .env
         .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
@@ -49,7 +52,7 @@ fn a_hand_started_run_starts_now_however_busy_the_repository_is() {
         .output()
         .unwrap();
     assert!(first.status.success());
-    repo.write("docs/third.txt", "x\n");
+    repo.write("third.txt", "x\n");
     repo.commit("a third base");
     let mut waiting = repo
         .env
@@ -99,6 +102,7 @@ fn request_changes_makes_a_second_round_on_the_same_branch() {
         ),
     )
     .unwrap();
+    trust(&repo, "docs");
     let failed = repo.gatehouse(&[
         "review",
         "request-changes",
@@ -115,6 +119,7 @@ fn request_changes_makes_a_second_round_on_the_same_branch() {
     );
     assert_eq!(repo.git(&["rev-parse", &branch]).trim(), first_commit);
     std::fs::write(&config_file, &config).unwrap();
+    trust(&repo, "docs");
     // The second try works on the same branch, with the comment and the change so far.
     let asked = repo.gatehouse(&[
         "review",
