@@ -20,6 +20,9 @@ use webdriver::Browser;
 fn watch_a_run_become_a_review(browser: &Browser, repo: &TestRepo<'_>) -> (String, Value) {
     // A marker a reload would lose: the updates below must come without one.
     browser.eval("window.stillTheSamePage = true; return null");
+    // The agent's table sets `env`: a task run by hand honours it only once trusted.
+    let trust = repo.gatehouse(&["task", "trust", "helpers"]);
+    assert_eq!(trust.code, 0, "{}", trust.stderr);
     let mut task = repo
         .env
         .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
