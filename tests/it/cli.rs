@@ -425,3 +425,31 @@ fn the_gates_own_rules_are_listed_and_explained() {
         unknown.stderr
     );
 }
+
+/// A listing whose reader went away (`gatehouse rules list | head -1`) ends quietly, killed by
+/// SIGPIPE as git's listings are, not with a panic about a broken pipe.
+#[test]
+fn a_listing_whose_reader_went_away_ends_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = TestEnv::new();
+    for args in [
+        &["rules", "list"][..],
+        &["rules", "explain", "untyped-function"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .command(BIN, env.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {stderr}"
+        );
+    }
+}
