@@ -26,9 +26,35 @@ pub fn is_trusted(store: &Store, task: &Task, settings: &Settings) -> Result<boo
 /// The keys of an `[agents.NAME]` table that reach past what a run is otherwise confined to:
 /// `base_url` (the user's API key goes to that host; a loopback one stays on this machine),
 /// `writable` and `readable` (widen Landlock: `writable = ["~"]`), `env` (passes named variables
-/// of the user's environment, or sets any, e.g. a proxy or an endpoint).
+/// of the user's environment, or sets any, e.g. a proxy or an endpoint), `program` as a path
+/// for a known agent (an executable the repository chose gets the API key the real agent
+/// keeps from the commands it runs; a bare name is looked up on the user's PATH), `args` of a
+/// known agent (`-c model_provider=…` or `--settings` redirect it like
+/// `base_url`; a `command` agent's argv is its own business), `provider`, `region` and
+/// `profile` (the user's cloud credentials), and `price` (a lower price than the real one
+/// would let runs past the budgets). Only `adapter`, `model`, `max_turns` and `network = "off"`
+/// are taken from an untrusted table as they are.
 pub fn widening_keys(agent: &crate::agents::AgentConfig) -> Vec<&'static str> {
     let mut keys = Vec::new();
+    // A `command` agent gets no API key (only the environment allowlist and `env`), and its
+    // program and argv are what it is: they reach nothing the confinement does not allow.
+    let known_agent = agent.adapter != crate::agents::AdapterKind::Command;
+    if known_agent && agent.program.as_deref().is_some_and(|p| p.contains('/')) {
+        keys.push("program");
+    }
+    if known_agent && !agent.args.is_empty() {
+        keys.push("args");
+    }
+    for (key, set) in [
+        ("provider", agent.provider.is_some()),
+        ("region", agent.region.is_some()),
+        ("profile", agent.profile.is_some()),
+        ("price", agent.price.is_some()),
+    ] {
+        if set {
+            keys.push(key);
+        }
+    }
     if agent
         .base_url
         .as_deref()
@@ -391,6 +417,32 @@ fn secs(time: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_untrusted_table_may_set_only_what_reaches_nothing_further() {
+        let keys = |table: &str| {
+            let agent: crate::agents::AgentConfig = toml::from_str(table).unwrap();
+            widening_keys(&agent)
+        };
+        let none: Vec<&str> = Vec::new();
+        assert_eq!(
+            keys(
+                "adapter = \"codex\"\nmodel = \"m\"\nmax_turns = 3\nnetwork = \"off\"\nprogram = \"codex\"\nbase_url = \"http://127.0.0.1:8000/v1\""
+            ),
+            none
+        );
+        assert_eq!(
+            keys("adapter = \"command\"\nprogram = \"./agent.py\"\nargs = [\"{prompt_file}\"]"),
+            none,
+            "a command agent's program and argv: it gets no API key"
+        );
+        assert_eq!(
+            keys(
+                "adapter = \"codex\"\nprogram = \"./tools/codex\"\nargs = [\"-c\", \"model_provider=x\"]\nprovider = \"amazon-bedrock\"\nregion = \"us-east-1\"\nprofile = \"p\"\nprice = { input = 0.0, output = 0.0 }"
+            ),
+            ["program", "args", "provider", "region", "profile", "price"]
+        );
+    }
 
     #[test]
     fn only_this_machine_is_a_loopback_endpoint() {

@@ -103,6 +103,9 @@ fn an_agent_cannot_put_a_secret_into_its_final_message_or_runs_log_by_symlinks()
         &format!("adapter = \"codex\"\nprogram = \"{}\"\n", script.display()),
         "",
     );
+    // A codex agent's program given as a path is honoured once the task is trusted.
+    let trust = repo.gatehouse(&["task", "trust", "docs"]);
+    assert_eq!(trust.code, 0, "{}", trust.stderr);
     let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
     let run = only_run(&repo);
     let id = run["id"].as_str().unwrap();
@@ -254,6 +257,17 @@ fn a_loopback_endpoint_needs_no_trust() {
         ),
         "",
     );
+    // The stand-in is a program given by path, which needs trust; the loopback endpoint is not
+    // among what does.
+    let refused = repo.gatehouse(&["task", "run", "docs", "--wait"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("sets program:") && !refused.stderr.contains("base_url"),
+        "{}",
+        refused.stderr
+    );
+    let trust = repo.gatehouse(&["task", "trust", "docs"]);
+    assert_eq!(trust.code, 0, "{}", trust.stderr);
     let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
     assert_eq!(only_run(&repo)["state"], "ready", "{}", out.stderr);
 }
@@ -276,6 +290,9 @@ fn an_agents_escape_sequences_reach_no_terminal_through_human_output() {
         &format!("adapter = \"codex\"\nprogram = \"{}\"\n", script.display()),
         "",
     );
+    // A codex agent's program given as a path is honoured once the task is trusted.
+    let trust = repo.gatehouse(&["task", "trust", "docs"]);
+    assert_eq!(trust.code, 0, "{}", trust.stderr);
     let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
     let run = only_run(&repo);
     let error = run["error"].as_str().unwrap_or_default();
