@@ -105,6 +105,10 @@ TOML
       while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done < <("env_$agent" "$url")
     fi
 
+    # The agent table passes the API key's variable (`env`): the user reads it and trusts the
+    # task, as gatehouse asks before a run by hand.
+    "$gatehouse" task trust edit >"$work/trust.out" 2>&1 \
+      || { echo "task trust failed: $(cat "$work/trust.out")"; exit 1; }
     timeout 300 "$gatehouse" task run edit --wait >"$work/run.out" 2>&1
     local runs
     runs=$("$gatehouse" runs list --format json)
