@@ -276,9 +276,17 @@ fn run_task(repo: &Repo, name: &str, wait: bool) -> anyhow::Result<ExitStatus> {
             .context("a task runs on a commit: HEAD has none")?,
     };
     let mut store = open_store(repo)?;
-    refuse_by_hand(&store, &settings, &task.kind, daemon_up(repo))?;
+    let up = daemon_up(repo);
+    refuse_by_hand(&store, &settings, &task.kind, up)?;
     if let Some(why) = queue::untrusted_widening(&store, &task, &settings)? {
         bail!(why);
+    }
+    if !up {
+        // A run whose process died (kill -9, a crash, a reboot) holds its task's place until
+        // someone notices; without a daemon that is this command, as the daemon does at start.
+        for id in queue::recover(&store, repo, false)? {
+            eprintln!("run {id} was interrupted: the process running it ended");
+        }
     }
     let digest = queue::digest(&task, &settings);
     let Some(id) = store.enqueue(

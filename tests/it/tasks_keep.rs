@@ -466,3 +466,40 @@ fn the_kept_folders_of_a_run_killed_with_9_reach_the_next_run() {
     );
     assert_eq!(stored(&repo), ["deps"]);
 }
+
+/// Without a daemon, a run whose runner was killed (-9) does not hold its task for good: the
+/// next `task run` marks it interrupted and runs, with the kept folders the killed run had.
+#[test]
+fn without_a_daemon_the_next_task_run_recovers_a_run_whose_runner_was_killed() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    let (_, seen) = run(&repo, "benign");
+    let installed = field(&seen, "installed").to_string();
+    let out = env.path().join("out");
+    std::fs::write(out.join("mode"), "sleep").unwrap();
+    let _ = std::fs::remove_file(out.join("seen"));
+    let mut running = env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
+        .args(["task", "run", "deps"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(out.join("seen")).is_ok_and(|s| s.contains("carried=")) {
+        assert!(started.elapsed().as_secs() < 60, "the agent did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    running.kill().unwrap();
+    running.wait().unwrap();
+    let (next, seen) = run(&repo, "benign");
+    assert_eq!(next["state"], "ready", "{next}");
+    assert_eq!(field(&seen, "installed"), installed, "{seen}");
+    let list = repo.gatehouse(&["runs", "list", "--format", "json"]).json();
+    let states: Vec<&str> = list["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"interrupted"), "{list}");
+}
