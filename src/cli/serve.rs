@@ -45,16 +45,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             "the review page of {} is at the URL above (it carries the page's token); Ctrl-C stops it",
             dir.display()
         );
-        if args.open {
-            open_browser(&url);
-        }
+        let redirect = if args.open { open_browser(&url) } else { None };
         let started = Arc::new(Started::default());
         let options = web::Options {
             repo_dir: dir,
             token,
             actions: actions(started.clone()),
         };
-        web::serve(listener, options, stopped()).await?;
+        let served = web::serve(listener, options, stopped()).await;
+        if let Some(file) = redirect {
+            let _ = std::fs::remove_file(file);
+        }
+        served?;
         started.stop();
         eprintln!("the review page stopped");
         anyhow::Ok(ExitStatus::Success)
@@ -70,14 +72,28 @@ async fn stopped() {
     }
 }
 
-fn open_browser(url: &str) {
+/// Opens the page in the default browser without putting its token on a command line: every
+/// process of the user can read `/proc/PID/cmdline`, an agent in a run included, and the token
+/// lets its holder accept a review. The browser gets a file that redirects to the URL, written
+/// 0600 in a 0700 directory under the state home (which runs cannot read), and removed when the
+/// page stops. Returns that file.
+fn open_browser(url: &str) -> Option<std::path::PathBuf> {
     let program = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
+    let file = match redirect_file(url) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!(
+                "cannot open a browser: cannot write the page's redirect file ({e}): open the URL above yourself"
+            );
+            return None;
+        }
+    };
     let spawned = std::process::Command::new(program)
-        .arg(url)
+        .arg(&file)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -87,6 +103,40 @@ fn open_browser(url: &str) {
         Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
         Err(e) => eprintln!("cannot open a browser ({program}: {e}): open the URL above yourself"),
     }
+    Some(file)
+}
+
+/// Writes `<state home>/gatehouse/open/review-<pid>.html`, a page that sends the browser on to
+/// `url`.
+fn redirect_file(url: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let dir = crate::env::state_home()
+        .ok_or_else(|| std::io::Error::other("no home directory"))?
+        .join("gatehouse")
+        .join("open");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    let file = dir.join(format!("review-{}.html", std::process::id()));
+    match std::fs::remove_file(&file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    // The URL is ours (`http://127.0.0.1:PORT/?token=HEX`): nothing in it needs escaping.
+    let page = format!(
+        "<!doctype html>\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta http-equiv=\"refresh\" content=\"0; url={url}\">\n\
+         <title>gatehouse review page</title>\n<a href=\"{url}\">the review page</a>\n"
+    );
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&file)?;
+    std::io::Write::write_all(&mut out, page.as_bytes())?;
+    Ok(file)
 }
 
 /// The page's buttons, wired to the review commands' own functions.

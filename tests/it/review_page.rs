@@ -398,3 +398,71 @@ fn requesting_changes_from_the_page_runs_a_second_round_on_the_same_branch() {
     );
     server.stop();
 }
+
+/// `review serve --open` hands the browser a private file that redirects to the page, never the
+/// URL itself: a command line is readable by every process of the user (`/proc/PID/cmdline`),
+/// an agent in a run included, and the token accepts reviews.
+#[test]
+fn open_gives_the_browser_a_private_redirect_file_not_the_token() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    repo.write("a.txt", "a\n");
+    repo.commit("base");
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let seen = env.path().join("opened");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut server = env
+        .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
+        .args(["review", "serve", "--open"])
+        .env("PATH", path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let token = url.trim().split_once("?token=").unwrap().1.to_string();
+    let started = std::time::Instant::now();
+    let opened = loop {
+        if let Ok(text) = std::fs::read_to_string(&seen)
+            && !text.is_empty()
+        {
+            break text.trim().to_string();
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the browser was not opened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        !opened.contains(&token),
+        "the token is on a command line: {opened}"
+    );
+    let file = std::path::PathBuf::from(&opened);
+    assert!(
+        file.starts_with(env.path().join("home/.local/state/gatehouse/open")),
+        "{opened}"
+    );
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(page.contains(&format!("url={}", url.trim())), "{page}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    // Stopped, the page leaves no token behind.
+    unsafe { libc::kill(i32::try_from(server.id()).unwrap(), libc::SIGTERM) };
+    server.wait().unwrap();
+    assert!(!file.exists(), "the redirect file outlived the page");
+}
