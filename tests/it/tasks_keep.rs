@@ -410,10 +410,9 @@ fn hostile_symlinks_left_in_a_kept_folder_do_not_lead_setup_copies_out_of_the_wo
     assert_eq!(third["state"], "ready", "{third}");
 }
 
-#[test]
-fn the_kept_folders_of_a_run_killed_with_9_reach_the_next_run() {
-    let env = TestEnv::new();
-    let repo = setup(&env);
+/// Runs `deps` once (it installs the kept `.venv`), then starts a second run by hand and kills
+/// its runner (-9) while the agent works on the kept folder. Returns what the first run installed.
+fn kill_a_runner_at_work(env: &TestEnv, repo: &TestRepo<'_>) -> String {
     let (_, seen) = run(&repo, "benign");
     let installed = field(&seen, "installed").to_string();
     let out = env.path().join("out");
@@ -430,10 +429,18 @@ fn the_kept_folders_of_a_run_killed_with_9_reach_the_next_run() {
         assert!(started.elapsed().as_secs() < 60, "the agent did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // The agent is at work on the kept `.venv` when its runner dies; the daemon's start
-    // recovers the run.
     running.kill().unwrap();
     running.wait().unwrap();
+    installed
+}
+
+#[test]
+fn the_kept_folders_of_a_run_killed_with_9_reach_the_next_run() {
+    let env = TestEnv::new();
+    let repo = setup(&env);
+    // The agent is at work on the kept `.venv` when its runner dies; the daemon's start
+    // recovers the run.
+    let installed = kill_a_runner_at_work(&env, &repo);
     // Until it is recovered the run counts as active: forgetting its task's folders waits.
     let refused = repo.gatehouse(&["task", "forget", "deps"]);
     assert_eq!(refused.code, 2, "{refused:?}");
@@ -473,24 +480,7 @@ fn the_kept_folders_of_a_run_killed_with_9_reach_the_next_run() {
 fn without_a_daemon_the_next_task_run_recovers_a_run_whose_runner_was_killed() {
     let env = TestEnv::new();
     let repo = setup(&env);
-    let (_, seen) = run(&repo, "benign");
-    let installed = field(&seen, "installed").to_string();
-    let out = env.path().join("out");
-    std::fs::write(out.join("mode"), "sleep").unwrap();
-    let _ = std::fs::remove_file(out.join("seen"));
-    let mut running = env
-        .command(env!("CARGO_BIN_EXE_gatehouse"), &repo.root)
-        .args(["task", "run", "deps"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !std::fs::read_to_string(out.join("seen")).is_ok_and(|s| s.contains("carried=")) {
-        assert!(started.elapsed().as_secs() < 60, "the agent did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    running.kill().unwrap();
-    running.wait().unwrap();
+    let installed = kill_a_runner_at_work(&env, &repo);
     let (next, seen) = run(&repo, "benign");
     assert_eq!(next["state"], "ready", "{next}");
     assert_eq!(field(&seen, "installed"), installed, "{seen}");
