@@ -413,7 +413,7 @@ fn hostile_symlinks_left_in_a_kept_folder_do_not_lead_setup_copies_out_of_the_wo
 /// Runs `deps` once (it installs the kept `.venv`), then starts a second run by hand and kills
 /// its runner (-9) while the agent works on the kept folder. Returns what the first run installed.
 fn kill_a_runner_at_work(env: &TestEnv, repo: &TestRepo<'_>) -> String {
-    let (_, seen) = run(&repo, "benign");
+    let (_, seen) = run(repo, "benign");
     let installed = field(&seen, "installed").to_string();
     let out = env.path().join("out");
     std::fs::write(out.join("mode"), "sleep").unwrap();
