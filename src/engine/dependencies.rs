@@ -13,10 +13,12 @@ use crate::checks::missing_import::new_deps::{ChangeFiles, new_dependencies};
 use crate::checks::{Finding, ProjectFiles};
 use crate::git::{Change, ChangeStatus, Repo};
 
-/// The `new-dependency` findings of `changes` (measured from tree `base`).
+/// The `new-dependency` findings of `changes` (measured from tree `base`; a package a `known`
+/// tree's version of the manifest declares is not new either).
 pub(super) fn findings(
     repo: &Repo,
     base: Option<Oid>,
+    known: &[Oid],
     changes: &[Change],
     revision: &Revision,
     rule: &Configured<'_>,
@@ -35,6 +37,7 @@ pub(super) fn findings(
     let view = View {
         repo,
         base,
+        known,
         tracker: Tracker::new(revision),
         paths: changes
             .iter()
@@ -52,9 +55,21 @@ pub(super) fn findings(
 struct View<'a> {
     repo: &'a Repo,
     base: Option<Oid>,
+    /// Trees of the commits the remote already has that the change is credited to.
+    known: &'a [Oid],
     tracker: Tracker<'a>,
     /// Changed manifests and lockfiles: (path, old path of a rename, status).
     paths: Vec<(String, Option<String>, ChangeStatus)>,
+}
+
+impl View<'_> {
+    /// `path` in `tree`, as text.
+    fn read(&self, tree: Oid, path: &str) -> Option<Arc<str>> {
+        let tree = self.repo.git2().find_tree(tree).ok()?;
+        let entry = tree.get_path(Path::new(path)).ok()?;
+        let bytes = self.repo.read_blob(entry.id()).ok()?;
+        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
+    }
 }
 
 impl ChangeFiles for View<'_> {
@@ -67,12 +82,14 @@ impl ChangeFiles for View<'_> {
         if *status == ChangeStatus::Added {
             return None;
         }
-        let tree = self.repo.git2().find_tree(self.base?).ok()?;
-        let entry = tree
-            .get_path(Path::new(old_path.as_deref().unwrap_or(path)))
-            .ok()?;
-        let bytes = self.repo.read_blob(entry.id()).ok()?;
-        Some(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
+        self.read(self.base?, old_path.as_deref().unwrap_or(path))
+    }
+
+    fn known(&self, path: &str) -> Vec<Arc<str>> {
+        self.known
+            .iter()
+            .filter_map(|&tree| self.read(tree, path))
+            .collect()
     }
 
     fn after(&self, path: &str) -> Option<Arc<str>> {

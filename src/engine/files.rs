@@ -59,6 +59,9 @@ pub struct Selection {
     pub revision: RevisionKind,
     /// The tree the changes are measured from (`None`: the empty tree).
     pub base: Option<Oid>,
+    /// The trees of the commits the remote already has that the changes are credited to (a
+    /// merge's known sides): what they hold is not the change's own.
+    pub known: Vec<Oid>,
 }
 
 /// Which revision a selection reads.
@@ -126,7 +129,16 @@ fn select_commits(
         changes,
         revision: RevisionKind::Tree(tip),
         base,
+        known: known_trees(repo, known),
     })
+}
+
+/// The trees of `known` commits (one that cannot be read is left out: that only credits less).
+fn known_trees(repo: &Repo, known: &[Oid]) -> Vec<Oid> {
+    known
+        .iter()
+        .filter_map(|&c| repo.commit_tree(c).ok())
+        .collect()
 }
 
 /// The staged changes that no `known` commit has either.
@@ -154,6 +166,7 @@ fn select_staged(repo: &Repo, known: &[Oid], scope: Scope) -> git::Result<Select
         changes,
         revision: RevisionKind::Index,
         base: head,
+        known: known_trees(repo, known),
     })
 }
 
@@ -229,6 +242,7 @@ fn select_worktree(
         changes,
         revision: RevisionKind::Worktree,
         base: head,
+        known: Vec::new(),
     })
 }
 

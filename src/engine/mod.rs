@@ -144,6 +144,7 @@ pub fn run(repo: &Repo, settings: &Settings, request: &Request) -> Result<Report
         findings.extend(dependencies::findings(
             repo,
             base,
+            &selection.known,
             &selection.changes,
             revision,
             rule,

@@ -215,3 +215,82 @@ fn a_conflict_resolution_that_adds_a_finding_is_refused_at_commit() {
     let run = git(&work, &["commit", "-m", "sync"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// A dependency upstream added to a manifest that the branch changed too is upstream's, not a
+/// new dependency of the push; one the branch adds itself still is.
+#[test]
+fn a_dependency_upstream_added_is_not_new_in_a_merge_of_it() {
+    let env = TestEnv::new();
+    let manifest = |version: &str, deps: &[&str]| {
+        let deps: String = deps.iter().map(|d| format!("    \"{d}\",\n")).collect();
+        format!(
+            "[project]\nname = \"shop\"\nversion = \"{version}\"\ndescription = \"a shop\"\n\
+             readme = \"README.md\"\nlicense = \"MIT\"\ndependencies = [\n{deps}]\n"
+        )
+    };
+    let (work, origin) = env.work_with_origin(&[
+        ("a.py", TYPED),
+        ("pyproject.toml", &manifest("0.1.0", &["requests"])),
+    ]);
+    let run = work.gatehouse(&["install"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    work.git(&["checkout", "-q", "-b", "feat"]);
+    work.write("pyproject.toml", manifest("0.2.0", &["requests"]));
+    work.commit("bump");
+    // A changed manifest is held for review (sensitive-path): approved, as a human would.
+    assert_eq!(work.gatehouse(&["approve"]).code, 0);
+    let run = git(&work, &["push", "origin", "feat"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let colleague = env.repo("colleague");
+    colleague.git(&["pull", "-q", origin.to_str().unwrap(), "main"]);
+    colleague.write("pyproject.toml", manifest("0.1.0", &["requests", "attrs"]));
+    colleague.commit("attrs");
+    colleague.git(&[
+        "push",
+        "-q",
+        "--no-verify",
+        origin.to_str().unwrap(),
+        "HEAD:main",
+    ]);
+    work.git(&["fetch", "-q", "origin"]);
+    // The merge is a changed manifest (held for review by pre-merge-commit), but `attrs` is
+    // upstream's: it is not called a new dependency.
+    let merging = ["merge", "-q", "--no-ff", "-m", "merge main", "origin/main"];
+    let held = git(&work, &merging);
+    assert!(
+        held.stderr.contains("sensitive-path") && !held.stderr.contains("new dependency"),
+        "{}",
+        held.stderr
+    );
+    work.git(&["merge", "--abort"]);
+    let merged = git(&work, &[&merging[..], &["--no-verify"]].concat());
+    assert_eq!(merged.code, 0, "{}{}", merged.stdout, merged.stderr);
+    assert!(
+        std::fs::read_to_string(work.root.join("pyproject.toml"))
+            .unwrap()
+            .contains("version = \"0.2.0\"")
+    );
+    // The merged manifest is a changed manifest (held for review), but `attrs` is upstream's.
+    let run = git(&work, &["push", "origin", "feat"]);
+    assert!(
+        run.stderr.contains("sensitive-path") && !run.stderr.contains("new dependency"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(work.gatehouse(&["approve"]).code, 0);
+    let run = git(&work, &["push", "origin", "feat"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The branch's own new dependency is still one.
+    work.write(
+        "pyproject.toml",
+        manifest("0.2.0", &["requests", "attrs", "fastjsonx"]),
+    );
+    work.commit("fastjsonx");
+    let run = git(&work, &["push", "origin", "feat"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("new dependency `fastjsonx`") && !run.stderr.contains("`attrs`"),
+        "{}",
+        run.stderr
+    );
+}

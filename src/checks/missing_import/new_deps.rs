@@ -19,6 +19,11 @@ pub trait ChangeFiles {
     fn before(&self, path: &str) -> Option<Arc<str>>;
     /// A file as the change leaves it (`None`: deleted).
     fn after(&self, path: &str) -> Option<Arc<str>>;
+    /// The file as each commit the remote already has and the change is credited to holds it
+    /// (a merge's known sides): a package one of them declares is someone else's, not new here.
+    fn known(&self, _path: &str) -> Vec<Arc<str>> {
+        Vec::new()
+    }
 }
 
 /// Which ecosystem a manifest belongs to.
@@ -58,9 +63,11 @@ pub fn new_dependencies(files: &dyn ChangeFiles) -> Vec<(String, Diagnostic)> {
         };
         let before: Vec<String> = files
             .before(path)
-            .and_then(|old| declared(path, &old))
-            .map(|(_, d)| d.into_iter().map(|(n, _)| key(&n)).collect())
-            .unwrap_or_default();
+            .into_iter()
+            .chain(files.known(path))
+            .filter_map(|old| declared(path, &old))
+            .flat_map(|(_, d)| d.into_iter().map(|(n, _)| key(&n)))
+            .collect();
         let mut seen = Vec::new();
         for (name, pinned_inline) in now {
             let k = key(&name);
