@@ -211,8 +211,8 @@ fn gui_path_warnings(d: &mut Diagnosis) {
 /// The binary path a shim was written with (`gatehouse='…'`).
 fn shim_binary(path: &Path) -> Option<PathBuf> {
     // Only a regular, bounded file (a hooks directory in the tree may hold a link to a device).
-    let bytes = crate::config::read::read_regular(path, crate::config::read::MAX_CONFIG_SIZE)
-        .ok()??;
+    let bytes =
+        crate::config::read::read_regular(path, crate::config::read::MAX_CONFIG_SIZE).ok()??;
     let text = String::from_utf8_lossy(&bytes);
     let line = text.lines().find(|l| l.starts_with("gatehouse='"))?;
     let quoted = line.strip_prefix("gatehouse='")?.strip_suffix('\'')?;

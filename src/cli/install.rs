@@ -314,8 +314,8 @@ fn shim(name: &str, binary: &Path, gates: bool, stdin: bool) -> String {
 fn shim_version(path: &Path) -> Option<u32> {
     // A hooks directory in the working tree (`core.hooksPath`, husky) may hold a committed
     // symlink to `/dev/zero`: only regular files, bounded, are read.
-    let bytes = crate::config::read::read_regular(path, crate::config::read::MAX_CONFIG_SIZE)
-        .ok()??;
+    let bytes =
+        crate::config::read::read_regular(path, crate::config::read::MAX_CONFIG_SIZE).ok()??;
     let text = String::from_utf8_lossy(&bytes);
     let rest = &text[text.find(MARKER)? + MARKER.len()..];
     rest.split(|c: char| !c.is_ascii_digit())
