@@ -15,6 +15,9 @@ use super::*;
 /// A worktree, a run directory and a HOME in a temp dir; runs the codex stand-in in `mode`.
 struct Run {
     dir: tempfile::TempDir,
+    worktree: PathBuf,
+    run_dir: PathBuf,
+    home: PathBuf,
     vars: Vec<(String, String)>,
 }
 
@@ -25,6 +28,9 @@ impl Run {
             std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         }
         Run {
+            worktree: dir.path().join("worktree"),
+            run_dir: dir.path().join("run"),
+            home: dir.path().join("home"),
             dir,
             vars: vec![("STANDIN_MODE".into(), mode.into())],
         }
@@ -40,8 +46,22 @@ impl Run {
         self.dir.path().join(name)
     }
 
-    fn invocation(&self) -> (PathBuf, PathBuf, PathBuf) {
-        (self.path("worktree"), self.path("run"), self.path("home"))
+    /// The invocation of this run's worktree, run directory and HOME.
+    fn invocation<'a>(
+        &'a self,
+        prompt: &'a str,
+        timeout: Duration,
+        budget: Budget,
+    ) -> Invocation<'a> {
+        Invocation {
+            worktree: &self.worktree,
+            run_dir: &self.run_dir,
+            prompt,
+            timeout,
+            home: Some(&self.home),
+            extra_env: &[],
+            budget,
+        }
     }
 
     fn config(&self) -> AgentConfig {
@@ -61,19 +81,14 @@ impl Run {
     }
 
     fn run_with_budget(&self, budget: Budget) -> Outcome {
-        let (worktree, run_dir, home) = self.invocation();
-        let inv = Invocation {
-            worktree: &worktree,
-            run_dir: &run_dir,
-            prompt: "Add type annotations to greet.\n",
-            timeout: Duration::from_secs(60),
-            home: Some(&home),
-            extra_env: &[],
+        let inv = self.invocation(
+            "Add type annotations to greet.\n",
+            Duration::from_secs(60),
             budget,
-        };
+        );
         let parent = [
             ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("HOME", home.display().to_string()),
+            ("HOME", self.home.display().to_string()),
         ]
         .map(|(k, v)| (k.into(), v.into()));
         let limits = Limits {
@@ -228,16 +243,7 @@ fn the_old_exit_0_after_a_failed_turn_still_fails() {
 #[test]
 fn base_url_becomes_a_responses_provider() {
     let run = Run::new("ok");
-    let (worktree, run_dir, home) = run.invocation();
-    let inv = Invocation {
-        worktree: &worktree,
-        run_dir: &run_dir,
-        prompt: "",
-        timeout: Duration::from_secs(1),
-        home: Some(&home),
-        extra_env: &[],
-        budget: Budget::default(),
-    };
+    let inv = run.invocation("", Duration::from_secs(1), Budget::default());
     let mut config = AgentConfig::new(AdapterKind::Codex);
     config.base_url = Some("http://127.0.0.1:8080/v1".into());
     let (_, args) = command_line(&config, &inv);
@@ -266,16 +272,7 @@ fn base_url_becomes_a_responses_provider() {
 #[test]
 fn codex_keeps_its_own_sandbox_unless_landlock_confines_it() {
     let run = Run::new("ok");
-    let (worktree, run_dir, home) = run.invocation();
-    let inv = Invocation {
-        worktree: &worktree,
-        run_dir: &run_dir,
-        prompt: "",
-        timeout: Duration::from_secs(1),
-        home: Some(&home),
-        extra_env: &[],
-        budget: Budget::default(),
-    };
+    let inv = run.invocation("", Duration::from_secs(1), Budget::default());
     let config = AgentConfig::new(AdapterKind::Codex);
     let confined = codex_command_line(&config, &inv, true).1.join(" ");
     assert!(
@@ -304,22 +301,13 @@ fn codex_keeps_its_own_sandbox_unless_landlock_confines_it() {
 #[test]
 fn the_unconfined_command_line_is_one_codex_accepts() {
     let run = Run::new("ok").var("STANDIN_EDIT", "notes.txt");
-    let (worktree, run_dir, home) = run.invocation();
-    let inv = Invocation {
-        worktree: &worktree,
-        run_dir: &run_dir,
-        prompt: "edit",
-        timeout: Duration::from_secs(30),
-        home: Some(&home),
-        extra_env: &[],
-        budget: Budget::default(),
-    };
+    let inv = run.invocation("edit", Duration::from_secs(30), Budget::default());
     let config = run.config();
     let (program, args) = codex_command_line(&config, &inv, false);
-    std::fs::create_dir_all(&run_dir).expect("run dir");
+    std::fs::create_dir_all(&run.run_dir).expect("run dir");
     let mut child = std::process::Command::new(program)
         .args(&args)
-        .current_dir(&worktree)
+        .current_dir(&run.worktree)
         .env("STANDIN_MODE", "ok")
         .env("STANDIN_EDIT", "notes.txt")
         .env("CODEX_HOME", run.path("codex-home"))
