@@ -236,17 +236,7 @@ fn a_bad_baseline_is_an_error_naming_the_file_and_position() {
 }
 
 fn push(repo: &TestRepo<'_>) -> Run {
-    let out = repo
-        .env
-        .command("git", &repo.root)
-        .args(["push", "origin", "main"])
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    repo.try_git(&["push", "origin", "main"])
 }
 
 fn remote_main(env: &TestEnv, origin: &std::path::Path) -> String {

@@ -138,6 +138,17 @@ impl TestRepo<'_> {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
+    /// Runs git in the repository without asserting success (a push a hook may refuse).
+    pub fn try_git(&self, args: &[&str]) -> Run {
+        Run::from(
+            self.env
+                .command("git", &self.root)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    }
+
     /// Runs `gatehouse ARGS` in the repository root.
     pub fn gatehouse(&self, args: &[&str]) -> Run {
         self.gatehouse_in(&self.root, args)

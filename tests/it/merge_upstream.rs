@@ -22,7 +22,7 @@ fn upstream_with_a_finding(env: &TestEnv, server: bool) -> (TestRepo<'_>, PathBu
     work.git(&["checkout", "-q", "-b", "feat"]);
     work.write("feat.py", TYPED);
     work.commit("feat");
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let colleague = env.repo("colleague");
     colleague.git(&["pull", "-q", origin.to_str().unwrap(), "main"]);
@@ -41,21 +41,6 @@ fn upstream_with_a_finding(env: &TestEnv, server: bool) -> (TestRepo<'_>, PathBu
     }
     work.git(&["fetch", "-q", "origin"]);
     (work, origin)
-}
-
-/// Runs git in the repository without asserting success.
-fn git(repo: &TestRepo<'_>, args: &[&str]) -> Run {
-    let out = repo
-        .env
-        .command("git", &repo.root)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// The `path:line` of the findings a hook printed, each once.
@@ -85,7 +70,7 @@ fn a_no_ff_merge_of_upstream_brings_nothing_of_upstreams_into_the_push() {
         "sync",
         "origin/main",
     ]);
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(reported(&run).is_empty(), "{}", run.stderr);
     // `check --range feat` agrees with the push.
@@ -105,7 +90,7 @@ fn what_the_merge_commit_itself_adds_is_gated() {
     );
     work.git(&["add", "legacy2.py"]);
     work.git(&["commit", "-q", "--no-verify", "-m", "sync"]);
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("BLOCKED"), "{}", run.stderr);
     // Only the merge's own line counts, not the colleague's function.
@@ -131,7 +116,7 @@ fn merging_an_unpushed_branch_gates_what_it_brings() {
         "take topic",
         "topic",
     ]);
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert_eq!(reported(&run), ["topic.py:1"], "{}", run.stderr);
 }
@@ -140,7 +125,7 @@ fn merging_an_unpushed_branch_gates_what_it_brings() {
 fn pre_merge_commit_lets_a_merge_of_upstream_through_and_stops_an_unpushed_side() {
     let env = TestEnv::new();
     let (work, _origin) = upstream_with_a_finding(&env, false);
-    let run = git(&work, &["merge", "--no-ff", "-m", "sync", "origin/main"]);
+    let run = work.try_git(&["merge", "--no-ff", "-m", "sync", "origin/main"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(reported(&run).is_empty(), "{}", run.stderr);
     assert!(work.root.join("legacy2.py").exists());
@@ -151,7 +136,7 @@ fn pre_merge_commit_lets_a_merge_of_upstream_through_and_stops_an_unpushed_side(
     work.git(&["checkout", "-q", "feat"]);
     work.write("other.py", TYPED);
     work.commit("other");
-    let run = git(&work, &["merge", "--no-ff", "-m", "take topic", "topic"]);
+    let run = work.try_git(&["merge", "--no-ff", "-m", "take topic", "topic"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert_eq!(reported(&run), ["topic.py:1"], "{}", run.stderr);
 }
@@ -169,7 +154,7 @@ fn pre_receive_credits_a_checked_upstream_and_gates_an_evil_merge() {
         "sync",
         "origin/main",
     ]);
-    let run = git(&work, &["push", "--no-verify", "origin", "feat"]);
+    let run = work.try_git(&["push", "--no-verify", "origin", "feat"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(reported(&run).is_empty(), "{}", run.stderr);
     // An evil merge on top of it: the server refuses the line the merge adds.
@@ -181,7 +166,7 @@ fn pre_receive_credits_a_checked_upstream_and_gates_an_evil_merge() {
     );
     work.git(&["add", "legacy2.py"]);
     work.git(&["commit", "-q", "--no-verify", "-m", "sync"]);
-    let run = git(&work, &["push", "--no-verify", "origin", "evil"]);
+    let run = work.try_git(&["push", "--no-verify", "origin", "evil"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert_eq!(reported(&run), ["legacy2.py:5"], "{}", run.stderr);
     let out = env
@@ -198,7 +183,7 @@ fn a_conflict_resolution_that_adds_a_finding_is_refused_at_commit() {
     let (work, _origin) = upstream_with_a_finding(&env, false);
     work.write("legacy2.py", TYPED);
     work.commit("my own legacy2.py");
-    let run = git(&work, &["merge", "--no-ff", "-m", "sync", "origin/main"]);
+    let run = work.try_git(&["merge", "--no-ff", "-m", "sync", "origin/main"]);
     assert_ne!(run.code, 0, "an add/add conflict: {}", run.stderr);
     // Resolved as upstream's side plus a finding of the resolution's own.
     work.write(
@@ -206,13 +191,13 @@ fn a_conflict_resolution_that_adds_a_finding_is_refused_at_commit() {
         format!("{UNTYPED}\n\ndef added(y):\n    return y\n"),
     );
     work.git(&["add", "legacy2.py"]);
-    let run = git(&work, &["commit", "-m", "sync"]);
+    let run = work.try_git(&["commit", "-m", "sync"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert_eq!(reported(&run), ["legacy2.py:5"], "{}", run.stderr);
     // Resolved as upstream's side alone: nothing of the merge's own.
     work.write("legacy2.py", UNTYPED);
     work.git(&["add", "legacy2.py"]);
-    let run = git(&work, &["commit", "-m", "sync"]);
+    let run = work.try_git(&["commit", "-m", "sync"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -239,7 +224,7 @@ fn a_dependency_upstream_added_is_not_new_in_a_merge_of_it() {
     work.commit("bump");
     // A changed manifest is held for review (sensitive-path): approved, as a human would.
     assert_eq!(work.gatehouse(&["approve"]).code, 0);
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let colleague = env.repo("colleague");
     colleague.git(&["pull", "-q", origin.to_str().unwrap(), "main"]);
@@ -256,14 +241,14 @@ fn a_dependency_upstream_added_is_not_new_in_a_merge_of_it() {
     // The merge is a changed manifest (held for review by pre-merge-commit), but `attrs` is
     // upstream's: it is not called a new dependency.
     let merging = ["merge", "-q", "--no-ff", "-m", "merge main", "origin/main"];
-    let held = git(&work, &merging);
+    let held = work.try_git(&merging);
     assert!(
         held.stderr.contains("sensitive-path") && !held.stderr.contains("new dependency"),
         "{}",
         held.stderr
     );
     work.git(&["merge", "--abort"]);
-    let merged = git(&work, &[&merging[..], &["--no-verify"]].concat());
+    let merged = work.try_git(&[&merging[..], &["--no-verify"]].concat());
     assert_eq!(merged.code, 0, "{}{}", merged.stdout, merged.stderr);
     assert!(
         std::fs::read_to_string(work.root.join("pyproject.toml"))
@@ -271,14 +256,14 @@ fn a_dependency_upstream_added_is_not_new_in_a_merge_of_it() {
             .contains("version = \"0.2.0\"")
     );
     // The merged manifest is a changed manifest (held for review), but `attrs` is upstream's.
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert!(
         run.stderr.contains("sensitive-path") && !run.stderr.contains("new dependency"),
         "{}",
         run.stderr
     );
     assert_eq!(work.gatehouse(&["approve"]).code, 0);
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The branch's own new dependency is still one.
     work.write(
@@ -286,7 +271,7 @@ fn a_dependency_upstream_added_is_not_new_in_a_merge_of_it() {
         manifest("0.2.0", &["requests", "attrs", "fastjsonx"]),
     );
     work.commit("fastjsonx");
-    let run = git(&work, &["push", "origin", "feat"]);
+    let run = work.try_git(&["push", "origin", "feat"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("new dependency `fastjsonx`") && !run.stderr.contains("`attrs`"),

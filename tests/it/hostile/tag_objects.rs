@@ -20,18 +20,7 @@ fn gated(env: &TestEnv) -> (TestRepo<'_>, PathBuf) {
 }
 
 fn push(repo: &TestRepo<'_>, args: &[&str]) -> Run {
-    let out = repo
-        .env
-        .command("git", &repo.root)
-        .arg("push")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    repo.try_git(&[&["push"][..], args].concat())
 }
 
 fn remote_has(env: &TestEnv, origin: &Path, reference: &str) -> bool {
