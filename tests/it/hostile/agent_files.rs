@@ -84,10 +84,10 @@ fn an_agent_cannot_put_a_secret_into_its_final_message_or_runs_log_by_symlinks()
     let secret = secret(&env);
     // A codex-adapter agent: links its last-message file (`-o PATH`) and its own log to the
     // secret, and reports a completed turn.
-    let script = env.path().join("evil-codex");
-    std::fs::write(
-        &script,
-        format!(
+    let script = codex_script(
+        &env,
+        "evil-codex",
+        &format!(
             "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=\"$2\"; shift; done\n\
              echo more >> docs/notes.txt\n\
              ln -sf {secret} \"$out\"\n\
@@ -95,17 +95,8 @@ fn an_agent_cannot_put_a_secret_into_its_final_message_or_runs_log_by_symlinks()
              ln -sf {secret} \"$(dirname \"$out\")/agent.log\"\n",
             secret = secret.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let repo = repo_with(
-        &env,
-        &format!("adapter = \"codex\"\nprogram = \"{}\"\n", script.display()),
-        "",
     );
-    // A codex agent's program given as a path is honoured once the task is trusted.
-    let trust = repo.gatehouse(&["task", "trust", "docs"]);
-    assert_eq!(trust.code, 0, "{}", trust.stderr);
+    let repo = trusted_codex(&env, &script);
     let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
     let run = only_run(&repo);
     let id = run["id"].as_str().unwrap();
@@ -196,15 +187,33 @@ fn init_does_not_write_through_a_symlink_out_of_the_repository() {
 /// A codex-adapter agent that edits in scope and reports a completed turn (it ignores the
 /// endpoint it is given: what matters is whether gatehouse starts it at all).
 fn edit_script(env: &TestEnv) -> PathBuf {
-    let script = env.path().join("edit-codex");
-    std::fs::write(
-        &script,
+    codex_script(
+        env,
+        "edit-codex",
         "#!/bin/sh\necho more >> docs/notes.txt\n\
          echo '{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}'\n",
     )
-    .unwrap();
+}
+
+/// An executable `name` in the test's directory holding `body`.
+fn codex_script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
+    let script = env.path().join(name);
+    std::fs::write(&script, body).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     script
+}
+
+/// A repository whose `docs` task runs `script` as a codex agent, trusted (a program given as
+/// a path needs trust).
+fn trusted_codex<'e>(env: &'e TestEnv, script: &std::path::Path) -> TestRepo<'e> {
+    let repo = repo_with(
+        env,
+        &format!("adapter = \"codex\"\nprogram = \"{}\"\n", script.display()),
+        "",
+    );
+    let trust = repo.gatehouse(&["task", "trust", "docs"]);
+    assert_eq!(trust.code, 0, "{}", trust.stderr);
+    repo
 }
 
 #[test]
@@ -277,22 +286,13 @@ fn an_agents_escape_sequences_reach_no_terminal_through_human_output() {
     let env = TestEnv::new();
     // The agent's last words (its failed turn: the run's error) carry a title change and a
     // screen clear.
-    let script = env.path().join("loud-codex");
-    std::fs::write(
-        &script,
+    let script = codex_script(
+        &env,
+        "loud-codex",
         "#!/bin/sh\necho more >> docs/notes.txt\n\
          echo '{\"type\":\"turn.failed\",\"error\":{\"message\":\"boom \\u001b]0;pwned\\u0007\\u001b[2J\"}}'\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let repo = repo_with(
-        &env,
-        &format!("adapter = \"codex\"\nprogram = \"{}\"\n", script.display()),
-        "",
     );
-    // A codex agent's program given as a path is honoured once the task is trusted.
-    let trust = repo.gatehouse(&["task", "trust", "docs"]);
-    assert_eq!(trust.code, 0, "{}", trust.stderr);
+    let repo = trusted_codex(&env, &script);
     let out = repo.gatehouse(&["task", "run", "docs", "--wait"]);
     let run = only_run(&repo);
     let error = run["error"].as_str().unwrap_or_default();
