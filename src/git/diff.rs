@@ -330,10 +330,15 @@ fn credit_whole(change: &mut Change, content: Option<&[u8]>) {
         .add(1, u32::try_from(lines).unwrap_or(u32::MAX - 1));
 }
 
-/// A working-tree file's content, if it is a regular file (never through a link).
+/// A working-tree file's content, if it is a regular file (never through a link) of at most
+/// 64 MiB: a larger one is over any size the checks parse, and they report it whatever its
+/// lines (`file-too-large` is a finding about the whole file).
 fn read_file(path: &Path) -> Option<Vec<u8>> {
+    const CAP: u64 = 64 << 20;
     let meta = std::fs::symlink_metadata(path).ok()?;
-    meta.is_file().then(|| std::fs::read(path).ok()).flatten()
+    (meta.is_file() && meta.len() <= CAP)
+        .then(|| std::fs::read(path).ok())
+        .flatten()
 }
 
 fn to_change(delta: &git2::DiffDelta<'_>) -> Option<Change> {
