@@ -18,7 +18,7 @@ use std::path::Path;
 
 use git2::{Oid, Tree};
 
-use super::diff::{Change, ChangeStatus, LineSet, options};
+use super::diff::{Change, ChangeStatus, LineSet, added_lines};
 use super::{Repo, Result, ctx};
 
 /// The new side of a combined diff.
@@ -124,26 +124,10 @@ impl Repo {
                 .map_err(ctx(format!("reading blob {id}")))
         };
         let (old, new) = (read(old_id)?, read(new_id)?);
-        let patch = git2::Patch::from_buffers(
-            old.content(),
-            None,
-            new.content(),
-            None,
-            Some(&mut options()),
-        )
-        .map_err(ctx("reading a diff"))?;
-        let binary = patch.delta().flags().is_binary()
-            || old.content().contains(&0)
-            || new.content().contains(&0);
-        if binary || patch.num_hunks() == 0 {
+        if old.content().contains(&0) || new.content().contains(&0) {
             return Ok(None);
         }
-        let mut added = LineSet::default();
-        for i in 0..patch.num_hunks() {
-            let (hunk, _) = patch.hunk(i).map_err(ctx("reading a diff"))?;
-            added.add(hunk.new_start(), hunk.new_lines());
-        }
-        Ok(Some(added))
+        Ok(added_lines(old.content(), new.content())?.filter(|added| !added.is_empty()))
     }
 }
 

@@ -279,17 +279,12 @@ fn collect_from_blobs(repo: &git2::Repository, diff: Diff<'_>) -> Result<Vec<Cha
             && !submodule(delta.new_file())
         {
             let (old, new) = (blob(delta.old_file().id())?, blob(delta.new_file().id())?);
-            let patch = git2::Patch::from_buffers(
+            let (before, after) = (
                 old.as_ref().map_or(&[][..], git2::Blob::content),
-                None,
                 new.as_ref().map_or(&[][..], git2::Blob::content),
-                None,
-                Some(&mut options()),
-            )
-            .map_err(ctx("reading a diff"))?;
-            for i in 0..patch.num_hunks() {
-                let (hunk, _) = patch.hunk(i).map_err(ctx("reading a diff"))?;
-                change.added.add(hunk.new_start(), hunk.new_lines());
+            );
+            if let Some(added) = added_lines(before, after)? {
+                change.added = added;
             }
             if change.added.is_empty() && content_changed(&delta) {
                 credit_whole(&mut change, new.as_ref().map(git2::Blob::content));
@@ -298,6 +293,22 @@ fn collect_from_blobs(repo: &git2::Repository, diff: Diff<'_>) -> Result<Vec<Cha
         changes.push(change);
     }
     Ok(changes)
+}
+
+/// The lines `new` adds to or changes from `old`, by libgit2's line diff; `None` when libgit2
+/// sees either side as binary (it gives no lines then).
+pub(super) fn added_lines(old: &[u8], new: &[u8]) -> Result<Option<LineSet>> {
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut options()))
+        .map_err(ctx("reading a diff"))?;
+    if patch.delta().flags().is_binary() {
+        return Ok(None);
+    }
+    let mut added = LineSet::default();
+    for i in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(i).map_err(ctx("reading a diff"))?;
+        added.add(hunk.new_start(), hunk.new_lines());
+    }
+    Ok(Some(added))
 }
 
 /// Whether a delta's new side is a regular file whose content differs from the old side (or is
